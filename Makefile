@@ -1,0 +1,37 @@
+# nnprobe set-up: `make demo` runs the main job on built-in data, `make test` runs the whole suite.
+# Both create .venv when missing and re-install only when pyproject.toml or constraints.txt changed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml constraints.txt | $(PY)
+	$(PIP) install --quiet -c constraints.txt torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	touch $@ $(STAMP_RUN)
+
+demo: $(STAMP_RUN)
+	$(VENV)/bin/nnprobe memorize --out runs/demo-memorize
+
+test: $(STAMP_DEV)
+	$(PY) -m pytest -q
+
+bench: $(STAMP_DEV)
+	$(PY) benchmarks/bench_memorize.py
+
+clean:
+	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

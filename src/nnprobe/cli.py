@@ -1,0 +1,183 @@
+"""The nnprobe command line: parse options, build a study config, run it with a progress bar, write the run
+folder and show a summary. Bad input ends with a one-line message on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
+
+import nnprobe
+from nnprobe.errors import ConfigError, UserInputError
+
+app = typer.Typer(
+    help="nnprobe: does your neural network really learn something? Studies and checks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnprobe {nnprobe.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """nnprobe: does your neural network really learn something?"""
+
+
+# Options shared by every command.
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Run folder to write [default: runs/<command>-<time>].")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Master seed of every random choice.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print results.json to stdout instead of the summary.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
+SmallOpt = Annotated[bool, typer.Option("--small", help="A seconds-long small configuration, to try things out.")]
+
+
+def user_errors(func):
+    """Turn bad input into a one-line message and exit code 2; an interrupt into exit code 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except UserInputError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted: no results were written.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def parse_ints(text: str | None, option: str) -> tuple[int, ...] | None:
+    """A comma-separated list of positive integers, e.g. '10,30,60'."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} must be comma-separated integers, e.g. '10,30,60'.") from None
+    if not values or min(values) < 1:
+        raise ConfigError(f"{option} {text!r} must list positive integers, e.g. '10,30,60'.")
+    return values
+
+
+def default_of(config_cls, name: str) -> str:
+    """'[default: X]' for a config field, so help shows the study's own default."""
+    for f in dataclasses.fields(config_cls):
+        if f.name == name:
+            value = f.default
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            return f" [default: {value}]"
+    raise KeyError(name)
+
+
+def build_config(config_cls, small: bool, **options):
+    """The study config from the options the user gave (None = the config's own default)."""
+    given = {k: v for k, v in options.items() if v is not None}
+    return config_cls.small(**given) if small else config_cls(**given)
+
+
+def run_and_report(command: str, config, study_run, build_report, *, out: Path | None, json_out: bool, quiet: bool):
+    """Run a study with a progress bar, write its run folder, and show the summary (or the JSON)."""
+    from nnprobe import report as report_mod
+
+    show_bar = not quiet and sys.stderr.isatty()
+    with Progress(TextColumn(f"[bold]{command}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
+        task = bar.add_task(command, total=None)
+        result = study_run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    report = build_report(result)
+    out = out or report_mod.default_out(command)
+    html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds, device=result.device)
+    if json_out:
+        sys.stdout.write((Path(out) / "results.json").read_text())
+    elif not quiet:
+        show_summary(report, result.seconds)
+    if not json_out or not quiet:
+        err_console.print(f"report: {html}", highlight=False, soft_wrap=True)
+    return result
+
+
+def show_summary(report, seconds: float) -> None:
+    """The summary table and the checked claims, in the terminal."""
+    table = RichTable(title=escape(report.summary.title), title_justify="left", box=box.SIMPLE_HEAD)
+    for col in report.summary.columns:
+        table.add_column(escape(col), justify="right")
+    for row in report.summary.rows:
+        table.add_row(*(escape(str(c)) for c in row))
+    out_console.print(table)
+    for c in report.claims:
+        mark = {True: "[green]holds[/]", False: "[red]does not hold[/]", None: "[yellow]not tested[/]"}[c.holds]
+        who = "the article" if c.source == "seed" else "nnprobe"
+        out_console.print(f"{mark} ({who}) {escape(c.statement)}\n    [dim]{escape(c.evidence)}[/]", highlight=False)
+    out_console.print(f"done in {seconds:.1f} s", style="dim")
+
+
+def _memorize_default(name: str) -> str:
+    from nnprobe.studies.memorize import MemorizeConfig
+
+    return default_of(MemorizeConfig, name)
+
+
+_d = _memorize_default
+
+
+@app.command()
+@user_errors
+def memorize(
+    features: Annotated[str | None, typer.Option(help="Feature counts to sweep, comma-separated."
+                                                 + _d("n_features"))] = None,
+    seeds: Annotated[int | None, typer.Option(help="Repeats per feature count." + _d("n_seeds"))] = None,
+    samples: Annotated[int | None, typer.Option(help="Training rows." + _d("n_samples"))] = None,
+    classes: Annotated[int | None, typer.Option(help="Number of random classes." + _d("n_classes"))] = None,
+    heldout: Annotated[int | None, typer.Option(help="Fresh rows for held-out accuracy." + _d("n_heldout"))] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes, comma-separated." + _d("hidden"))] = None,
+    activation: Annotated[str | None, typer.Option(help="relu, tanh or sigmoid." + _d("activation"))] = None,
+    init: Annotated[str | None, typer.Option(help="default, zero or normal:<std>." + _d("init"))] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs." + _d("epochs"))] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate." + _d("lr"))] = None,
+    optimizer: Annotated[str | None, typer.Option(help="adam or sgd." + _d("optimizer"))] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Minibatch size [default: full batch].")] = None,
+    log_every: Annotated[int | None, typer.Option(help="Record accuracy every N epochs." + _d("log_every"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Random labels on random features: how a network memorises noise (seed 000)."""
+    from nnprobe.report import memorize as report_memorize
+    from nnprobe.studies import memorize as study
+
+    config = build_config(
+        study.MemorizeConfig, small,
+        n_features=parse_ints(features, "--features"), n_seeds=seeds, n_samples=samples, n_classes=classes,
+        n_heldout=heldout, hidden=parse_ints(hidden, "--hidden"), activation=activation, init=init, epochs=epochs,
+        lr=lr, optimizer=optimizer, batch_size=batch_size, log_every=log_every, seed=seed, device=device,
+    )
+    run_and_report("memorize", config, study.run, report_memorize.build, out=out, json_out=json_out, quiet=quiet)

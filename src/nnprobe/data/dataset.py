@@ -1,0 +1,95 @@
+"""The Dataset every study and check reads, and its seeded stratified train/test split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from nnprobe.errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Features, targets and names of one table.
+
+    X : ndarray of shape (n_samples, n_features), float32
+    y : ndarray of shape (n_samples,), int64 class indices (classification) or float32 values (regression)
+    feature_names : one name per column of X
+    class_names : one name per class index (empty for regression)
+    source : where the data came from, in words (a path, ``sklearn:wine``, ``synth:gaussian?...``)
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    class_names: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        self.X = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.y = np.asarray(self.y, dtype=np.int64 if self.class_names else np.float32)
+        if self.X.ndim != 2 or self.y.shape != (self.X.shape[0],):
+            raise DataError(f"features {self.X.shape} and target {self.y.shape} do not line up row by row.")
+        if len(self.feature_names) != self.X.shape[1]:
+            raise DataError(f"{len(self.feature_names)} feature names for {self.X.shape[1]} feature columns.")
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(self.class_names)
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def subset(self, rows: np.ndarray, *, source_suffix: str = "") -> Dataset:
+        """The rows ``rows`` as a new Dataset with the same names."""
+        return Dataset(self.X[rows], self.y[rows], list(self.feature_names), list(self.class_names),
+                       self.source + source_suffix)
+
+    def describe(self) -> dict:
+        """A JSON-ready summary: source, shape and class counts."""
+        info = {"source": self.source, "n_samples": self.n_samples, "n_features": self.n_features}
+        if self.is_classification:
+            counts = np.bincount(self.y, minlength=self.n_classes)
+            info["class_counts"] = {name: int(c) for name, c in zip(self.class_names, counts)}
+        return info
+
+
+def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Seeded train/test split, stratified by class for classification.
+
+    Raises DataError when a class has fewer than 2 rows or either side would miss a class.
+    """
+    if not 0 < test_size < 1:
+        raise DataError(f"test size {test_size} must lie strictly between 0 and 1, e.g. 0.25.")
+    n = dataset.n_samples
+    n_test = int(np.ceil(test_size * n))
+    stratify = None
+    if dataset.is_classification:
+        counts = np.bincount(dataset.y, minlength=dataset.n_classes)
+        k = dataset.n_classes
+        if counts.min() < 2 or n_test < k or n - n_test < k:
+            rare = dataset.class_names[int(counts.argmin())]
+            raise DataError(
+                f"too few rows for a stratified {1 - test_size:.0%}/{test_size:.0%} split: {n} rows, {k} classes, "
+                f"class {rare!r} has {int(counts.min())} row(s); each class needs at least 2 rows and each side "
+                f"at least one row per class. Add rows or change the test size."
+            )
+        stratify = dataset.y
+    elif n < 4:
+        raise DataError(f"too few rows for a train/test split: {n} rows; give at least 4.")
+    rows = np.arange(n)
+    train_rows, test_rows = train_test_split(rows, test_size=test_size, random_state=seed, stratify=stratify)
+    return dataset.subset(np.sort(train_rows), source_suffix=" (train)"), dataset.subset(
+        np.sort(test_rows), source_suffix=" (test)"
+    )

@@ -1,0 +1,190 @@
+"""Load a Dataset from a CSV or Parquet file, a scikit-learn shipped set, or a synthetic generator by name.
+
+Every check on the user's table happens here, once, and raises a DataError whose one-line message names the
+problem and the fix. Specs:
+
+- ``path/to/table.csv`` or ``.parquet`` / ``.pq``, with ``target=COLUMN``;
+- ``sklearn:breast_cancer``, ``sklearn:digits``, ``sklearn:wine``, ``sklearn:iris`` (shipped, no download);
+- ``synth:NAME?key=value&key=value``, e.g. ``synth:gaussian?n=2000&d=240&k=4&seed=0``; names and keys are those
+  of :mod:`nnprobe.data.synthetic` (gaussian, box, line, imbalanced).
+"""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import math
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pandas as pd
+
+from nnprobe.data import synthetic
+from nnprobe.data.dataset import Dataset
+from nnprobe.errors import DataError, closest
+
+SKLEARN_SETS = ("breast_cancer", "digits", "wine", "iris")
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def load(spec: str, *, target: str | None = None) -> Dataset:
+    """The Dataset named by ``spec`` (see the module docstring); ``target`` names the class column of a file."""
+    spec = str(spec).strip()
+    if spec.startswith("sklearn:"):
+        return load_sklearn(spec.removeprefix("sklearn:"))
+    if spec.startswith("synth:"):
+        return load_synthetic(spec.removeprefix("synth:"))
+    return load_table(spec, target=target)
+
+
+def load_sklearn(name: str) -> Dataset:
+    """One of scikit-learn's shipped data sets, by name."""
+    import sklearn.datasets
+
+    if name not in SKLEARN_SETS:
+        raise DataError(
+            f"unknown scikit-learn data set {name!r}: use one of {', '.join('sklearn:' + s for s in SKLEARN_SETS)}."
+            + closest(name, SKLEARN_SETS)
+        )
+    bunch = getattr(sklearn.datasets, f"load_{name}")()
+    features = [str(f) for f in getattr(bunch, "feature_names", [f"x{i}" for i in range(bunch.data.shape[1])])]
+    classes = [str(c) for c in bunch.target_names]
+    return Dataset(bunch.data, bunch.target, features, classes, f"sklearn:{name}")
+
+
+def load_synthetic(text: str) -> Dataset:
+    """A synthetic set from ``NAME?key=value&...``; unknown names and keys get a suggestion."""
+    name, _, query = text.partition("?")
+    generator = synthetic.GENERATORS.get(name)
+    if generator is None:
+        raise DataError(
+            f"unknown synthetic data set {name!r}: use one of {', '.join(synthetic.GENERATORS)}, "
+            "e.g. synth:gaussian?n=2000&d=240&k=4." + closest(name, synthetic.GENERATORS)
+        )
+    params = inspect.signature(generator).parameters
+    kwargs: dict[str, float | int] = {}
+    for key, raw in parse_qsl(query, keep_blank_values=True, strict_parsing=False):
+        if key not in params:
+            raise DataError(
+                f"synth:{name} has no parameter {key!r}: its parameters are {', '.join(params)}."
+                + closest(key, params)
+            )
+        kind = type(params[key].default)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or (kind is int and value != int(value)):
+            raise DataError(f"synth:{name} parameter {key}={raw!r} must be {'an integer' if kind is int else 'a number'}.")
+        kwargs[key] = int(value) if kind is int else value
+    return generator(**kwargs)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise DataError(f"data file '{path}' does not exist: check the path (relative paths start at {Path.cwd()}).")
+    if path.is_dir():
+        raise DataError(f"'{path}' is a folder, not a data file: give a .csv or .parquet file.")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(
+            f"'{path}' is not a .csv or .parquet file: convert it, or use sklearn:NAME or synth:NAME for built-in data."
+        )
+    if path.stat().st_size == 0:
+        raise DataError(f"data file '{path}' is empty: it needs a header row and at least one data row.")
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                header = next(csv.reader(fh), [])
+            _reject_duplicate_columns(header, path)
+            frame = pd.read_csv(path, encoding="utf-8-sig")
+        else:
+            import pyarrow.parquet as pq
+
+            _reject_duplicate_columns(pq.read_schema(path).names, path)
+            frame = pd.read_parquet(path)
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file '{path}' is empty: it needs a header row and at least one data row.") from None
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read '{path}': {first}. Check that it is a valid {path.suffix} file.") from None
+    if frame.shape[0] == 0:
+        raise DataError(f"data file '{path}' has a header but no data rows: add rows.")
+    return frame
+
+
+def _reject_duplicate_columns(names: list[str], path: Path) -> None:
+    seen, dups = set(), []
+    for name in names:
+        if name in seen and name not in dups:
+            dups.append(name)
+        seen.add(name)
+    if dups:
+        raise DataError(
+            f"'{path}' has duplicate column names {', '.join(repr(d) for d in dups)}: rename them so each is unique."
+        )
+
+
+def load_table(path_text: str, *, target: str | None) -> Dataset:
+    """A CSV or Parquet file with class column ``target``; all other columns must be numeric features."""
+    path = Path(path_text).expanduser()
+    frame = _read_table(path)
+    return from_frame(frame, target=target, source=str(path))
+
+
+def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data frame") -> Dataset:
+    """Validate a DataFrame and turn it into a classification Dataset with class column ``target``."""
+    columns = [str(c) for c in frame.columns]
+    frame = frame.set_axis(columns, axis=1)
+    if target is None:
+        raise DataError(f"{source}: say which column holds the classes with --target COLUMN (columns: "
+                        f"{_list(columns)}).")
+    if target not in columns:
+        raise DataError(f"{source} has no column {target!r}." + (closest(target, columns) or "")
+                        + f" Its columns are {_list(columns)}.")
+    features = [c for c in columns if c != target]
+    if not features:
+        raise DataError(f"{source} has only the target column {target!r}: add feature columns.")
+    bad = [c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    if bad:
+        raise DataError(
+            f"{source}: feature column(s) {_list(bad)} are not numeric (e.g. {frame[bad[0]].dropna().astype(str).iloc[0]!r}"
+            f" in {bad[0]!r}): encode them as numbers or drop them."
+            if frame[bad[0]].notna().any()
+            else f"{source}: feature column(s) {_list(bad)} are not numeric: encode them as numbers or drop them."
+        )
+    X = frame[features].to_numpy(dtype=np.float64)
+    finite = np.isfinite(X)
+    if not finite.all():
+        per_col = (~finite).sum(axis=0)
+        where = ", ".join(f"{features[j]!r} ({per_col[j]})" for j in np.flatnonzero(per_col)[:5])
+        more = "" if np.count_nonzero(per_col) <= 5 else f" and {np.count_nonzero(per_col) - 5} more columns"
+        raise DataError(
+            f"{source} has {int((~finite).sum())} missing or infinite value(s) in features: {where}{more}. "
+            "Fill or drop them before running nnprobe."
+        )
+    y_raw = frame[target]
+    if y_raw.isna().any():
+        raise DataError(f"{source}: target column {target!r} has {int(y_raw.isna().sum())} missing value(s): "
+                        "drop those rows or fill them.")
+    if pd.api.types.is_float_dtype(y_raw) and not np.all(np.mod(y_raw.to_numpy(), 1) == 0):
+        raise DataError(
+            f"{source}: target column {target!r} holds non-integer numbers ({y_raw.nunique()} distinct values): "
+            "nnprobe classifies, so give a column of class labels."
+        )
+    classes, y = np.unique(y_raw.astype(str) if not pd.api.types.is_numeric_dtype(y_raw) else y_raw.to_numpy(),
+                           return_inverse=True)
+    class_names = [str(int(c)) if isinstance(c, float | np.floating) else str(c) for c in classes]
+    if len(class_names) < 2:
+        raise DataError(
+            f"{source}: target column {target!r} has a single class ({class_names[0]!r}): a classifier needs at least "
+            "two. Check the column or the rows selected."
+        )
+    return Dataset(X.astype(np.float32), y, features, class_names, source)
+
+
+def _list(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -1,0 +1,201 @@
+"""The one training loop of nnprobe: fit -> epoch -> step over an Ensemble, with a history.
+
+Every member gets the gradient of its own mean loss (the batched loss is the sum over members of each
+member's mean), and Adam/SGD act elementwise, so member ``i`` follows exactly the path it would follow if
+trained alone. Metrics are kept on the device and copied to the host once, at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nnprobe.nn.config import TrainConfig
+from nnprobe.nn.ensemble import Ensemble
+
+Progress = Callable[[int, int], None]  # (epochs done, epochs total)
+
+
+@dataclass
+class History:
+    """Metrics of every member at the recorded epochs (epoch 0 is before any update)."""
+
+    epochs: np.ndarray  # [T] epoch numbers
+    loss: np.ndarray  # [T, M] mean training loss on the full training set
+    train_accuracy: np.ndarray | None  # [T, M] (classification only)
+    heldout_loss: np.ndarray | None = None  # [T, M] when held-out data was given
+    heldout_accuracy: np.ndarray | None = None  # [T, M] when held-out data was given (classification)
+    stopped_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # [M]; -1: never stopped
+    seconds: float = 0.0  # wall time of the fit
+
+
+def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Mean loss of each member, ``[M]``, for outputs ``[M, n, o]`` and targets ``[n]``/``[M, n]`` (classes)
+    or ``[n, o]``/``[M, n, o]`` (regression)."""
+    M, n = out.shape[0], out.shape[1]
+    if loss == "cross_entropy":
+        y = y.expand(M, n)
+        return F.cross_entropy(out.reshape(M * n, -1), y.reshape(-1), reduction="none").view(M, n).mean(1)
+    return ((out - y) ** 2).reshape(M, -1).mean(1)
+
+
+def _rows(t: torch.Tensor, idx: torch.Tensor, per_member: bool) -> torch.Tensor:
+    return t[:, idx] if per_member else t[idx]
+
+
+def _make_optimizer(model: Ensemble, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
+
+
+class Trainer:
+    """Trains one Ensemble: ``fit`` runs epochs, an epoch runs steps, a step is one optimizer update.
+
+    Parameters
+    ----------
+    model : Ensemble
+    config : TrainConfig
+    extra_optimizers : sequence of torch.optim.Optimizer, optional
+        Optimizers of further leaf tensors trained by the same loss (the inputs themselves, in the cluster
+        study); they step after the weights' optimizer at every step.
+    """
+
+    def __init__(self, model: Ensemble, config: TrainConfig, *, extra_optimizers=()) -> None:
+        self.model = model
+        self.config = config
+        self.optimizer = _make_optimizer(model, config)
+        self.extra_optimizers = list(extra_optimizers)
+        self._active: torch.Tensor | None = None  # [M] bool; members still training
+        self._stopped: torch.Tensor | None = None  # [M] int; epoch at which a member stopped, -1 if not
+
+    def step(self, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
+        """One update on a batch; returns the members' losses ``[M]`` (before the update, detached)."""
+        cfg = self.config
+        losses = member_losses(self.model(x), y, cfg.loss)  # [M]
+        self.optimizer.zero_grad(set_to_none=True)
+        for opt in self.extra_optimizers:
+            opt.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        if cfg.stop_loss is None:
+            self.optimizer.step()
+        else:
+            # Members whose loss is already below the threshold keep their weights: snapshot, step, restore.
+            done = losses.detach() < cfg.stop_loss
+            newly = done & self._active
+            self._stopped = torch.where(newly, torch.full_like(self._stopped, epoch), self._stopped)
+            self._active = self._active & ~done
+            before = [p.detach().clone() for p in self.model.parameters()]
+            self.optimizer.step()
+            with torch.no_grad():
+                for p, old in zip(self.model.parameters(), before):
+                    p.copy_(torch.where(self._active.view(-1, *([1] * (p.dim() - 1))), p, old))
+        for opt in self.extra_optimizers:
+            opt.step()
+        return losses.detach()
+
+    def epoch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, gen: torch.Generator | None) -> None:
+        """One pass over the training set, full batch or in minibatches of a seeded shuffled order."""
+        bs = self.config.batch_size
+        per_member = x.dim() == 3
+        n = x.shape[-2]
+        if bs is None or bs >= n:
+            self.step(x, y, epoch)
+            return
+        order = torch.randperm(n, generator=gen).to(x.device)
+        y_per_member = y.dim() == (3 if self.config.loss == "mse" else 2)
+        for start in range(0, n, bs):
+            idx = order[start : start + bs]
+            self.step(_rows(x, idx, per_member), _rows(y, idx, y_per_member), epoch)
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Mean loss ``[M]`` and, for classification, accuracy ``[M]`` on (x, y), without a host sync."""
+        out = self.model(x)
+        loss = member_losses(out, y, self.config.loss)
+        if self.config.loss != "cross_entropy":
+            return loss, None
+        return loss, (out.argmax(-1) == y).float().mean(-1)
+
+    def fit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        x_eval: torch.Tensor | None = None,
+        y_eval: torch.Tensor | None = None,
+        progress: Progress | None = None,
+        on_record: Callable[[int], None] | None = None,
+    ) -> History:
+        """Train for ``config.epochs`` epochs and return the history.
+
+        x : [n, d] shared or [M, n, d] per member; y : [n] or [M, n] class indices (or regression targets).
+        ``on_record(epoch)`` is called at every recorded epoch (e.g. to snapshot trained inputs).
+        """
+        cfg = self.config
+        M = self.model.n_members
+        dev = self.model.device
+        self._active = torch.ones(M, dtype=torch.bool, device=dev)
+        self._stopped = torch.full((M,), -1, dtype=torch.long, device=dev)
+        gen = torch.Generator().manual_seed(cfg.shuffle_seed)
+        has_eval = x_eval is not None and y_eval is not None
+        rec_epochs, rec_loss, rec_acc, rec_hloss, rec_hacc = [], [], [], [], []
+
+        def record(e: int) -> None:
+            loss, acc = self.evaluate(x, y)
+            rec_epochs.append(e)
+            rec_loss.append(loss)
+            rec_acc.append(acc)
+            if has_eval:
+                hloss, hacc = self.evaluate(x_eval, y_eval)
+                rec_hloss.append(hloss)
+                rec_hacc.append(hacc)
+            if on_record is not None:
+                on_record(e)
+
+        t0 = time.perf_counter()
+        record(0)
+        for e in range(1, cfg.epochs + 1):
+            self.epoch(x, y, e, gen)
+            if e % cfg.log_every == 0 or e == cfg.epochs:
+                record(e)
+                if progress is not None:
+                    progress(e, cfg.epochs)
+                if cfg.stop_loss is not None and not bool(self._active.any()):
+                    break  # every member has stopped: the remaining epochs would change nothing
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        seconds = time.perf_counter() - t0
+
+        def stack(items):
+            return None if not items or items[0] is None else torch.stack(items).cpu().numpy()
+
+        return History(
+            epochs=np.asarray(rec_epochs),
+            loss=stack(rec_loss),
+            train_accuracy=stack(rec_acc),
+            heldout_loss=stack(rec_hloss),
+            heldout_accuracy=stack(rec_hacc),
+            stopped_epoch=self._stopped.cpu().numpy(),
+            seconds=seconds,
+        )
+
+
+def fit(
+    model: Ensemble,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    config: TrainConfig,
+    *,
+    x_eval: torch.Tensor | None = None,
+    y_eval: torch.Tensor | None = None,
+    progress: Progress | None = None,
+) -> History:
+    """Train ``model`` on (x, y) with ``config``; see :meth:`Trainer.fit`."""
+    return Trainer(model, config).fit(x, y, x_eval=x_eval, y_eval=y_eval, progress=progress)

@@ -1,0 +1,112 @@
+"""What a study's report holds (tables, figures, sections, metrics) and how it becomes a run folder."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from nnprobe.report.runfolder import RESULTS_SCHEMA, dumps, library_versions, to_jsonable, write_run
+from nnprobe.studies import Claim
+
+
+@dataclass
+class Table:
+    """A titled table of plain cells (strings and numbers)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list]
+    note: str = ""  # shown under the table (e.g. "rows cut at 40")
+
+
+@dataclass
+class Section:
+    """One part of report.html: text, claims, tables and figures (by file name)."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything a study's run folder holds besides config.json and results.json."""
+
+    command: str
+    title: str
+    summary: Table  # the table printed in the terminal at the end
+    sections: list[Section]
+    figures: dict[str, bytes]  # file name -> PNG bytes
+    metrics: pd.DataFrame  # long format: one row per (keys..., epoch, metric, value)
+    claims: list[Claim] = field(default_factory=list)
+
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("nnprobe.report", "templates"),
+    autoescape=True,  # every string from the user (column names, paths) is escaped
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def fmt(value) -> str:
+    """A cell as text: floats to 4 significant digits, None as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_env.filters["fmt"] = fmt
+
+
+def render_html(report: Report, *, config: dict, seconds: float, created: str) -> str:
+    """The self-contained report.html: figures embedded as base64 PNG, all text escaped."""
+    images = {name: base64.b64encode(data).decode("ascii") for name, data in report.figures.items()}
+    return _env.get_template("report.html.j2").render(
+        report=report, images=images, config=config, seconds=seconds, created=created,
+        versions=library_versions(),
+    )
+
+
+def write(out: Path, report: Report, *, config, result, seconds: float, device: str) -> Path:
+    """Write the run folder for ``report``; returns the path of report.html."""
+    created = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    options = to_jsonable(config)
+    config_doc = {
+        "command": report.command,
+        "options": options,
+        "seed": options.get("seed") if isinstance(options, dict) else None,
+        "argv": sys.argv,
+        "created": created,
+        "versions": library_versions(),
+    }
+    result_doc = to_jsonable(result)
+    if isinstance(result_doc, dict):
+        result_doc.pop("config", None)  # config.json holds it
+    results = {
+        "schema": RESULTS_SCHEMA,
+        "command": report.command,
+        "created": created,
+        "seconds": seconds,
+        "device": device,
+        "claims": to_jsonable(report.claims),
+        "result": result_doc,
+    }
+    files: dict[str, bytes | str] = {
+        "config.json": dumps(config_doc),
+        "results.json": dumps(results),
+        "metrics.csv": report.metrics.to_csv(index=False),
+        **report.figures,
+        "report.html": render_html(report, config=options, seconds=seconds, created=created),
+    }
+    write_run(out, files)
+    return Path(out) / "report.html"

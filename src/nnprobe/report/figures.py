@@ -1,0 +1,23 @@
+"""Shared matplotlib set-up for the report figures (headless Agg backend, one consistent style)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({
+    "figure.figsize": (7.0, 4.2),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+})
+
+
+def new_figure(**kwargs):
+    """A new (figure, axes) pair in the report style."""
+    return plt.subplots(**kwargs)

@@ -1,0 +1,225 @@
+"""Study `memorize` (seed 000, "The Forcefulness of Neural Networks"): a network fits random labels on random
+gaussian features, better with more epochs and more features, while held-out accuracy stays at chance."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnprobe.errors import ConfigError
+from nnprobe.nn.config import TrainConfig
+from nnprobe.nn.mlp import MLPSpec
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+
+
+@dataclass
+class MemorizeConfig:
+    """Options of the memorize study (defaults chosen so that the seed's claims can show in under 60 s)."""
+
+    n_features: tuple[int, ...] = (10, 30, 60, 120, 240, 480)  # feature counts swept
+    n_seeds: int = 3  # independent repeats (data and init) per feature count
+    n_samples: int = 2000  # training rows of random data
+    n_classes: int = 4  # random classes, drawn uniformly
+    n_heldout: int = 2000  # fresh rows from the same generator, to measure held-out accuracy
+    hidden: tuple[int, ...] = (16,)  # hidden layer sizes of the network
+    activation: str = "relu"  # hidden activation
+    init: str = "default"  # weight init scheme
+    epochs: int = 400  # full passes over the training rows
+    lr: float = 0.003  # Adam learning rate
+    optimizer: str = "adam"  # adam or sgd
+    batch_size: int | None = None  # None: full batch
+    log_every: int = 5  # record accuracies every this many epochs
+    seed: int = 0  # master seed: data, init and batch order derive from it
+    device: str = "auto"  # auto, cpu or cuda
+
+    def __post_init__(self) -> None:
+        self.n_features = tuple(int(d) for d in self.n_features)
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not self.n_features or min(self.n_features) < 1:
+            raise ConfigError(f"feature counts {self.n_features} must be positive integers, e.g. 10,30,60.")
+        if len(set(self.n_features)) != len(self.n_features):
+            raise ConfigError(f"feature counts {self.n_features} repeat a value: give each count once.")
+        for name in ("n_seeds", "n_samples", "n_heldout"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be at least 1.")
+        if self.n_classes < 2:
+            raise ConfigError(f"n_classes={self.n_classes} must be at least 2.")
+        MLPSpec.from_hidden(1, self.hidden, self.n_classes, activation=self.activation)  # validates shape
+        TrainConfig(epochs=self.epochs, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
+                    log_every=self.log_every)  # validates training options
+
+    @classmethod
+    def small(cls, **overrides) -> MemorizeConfig:
+        """A seconds-long configuration for tests and a first look."""
+        base = dict(n_features=(5, 40, 160), n_seeds=2, n_samples=400, n_heldout=400, epochs=150, lr=0.01)
+        return cls(**{**base, **overrides})
+
+
+@dataclass
+class FeatureSummary:
+    """Final numbers for one feature count, over its seeds."""
+
+    n_features: int
+    n_params: int  # weights and biases of the network
+    zhang_bound: int  # 2n + d: a depth-2 ReLU net with this many parameters can fit any labelling (Zhang et al. 2017)
+    params_over_bound: float  # n_params / zhang_bound
+    train_accuracy_mean: float
+    train_accuracy_min: float
+    train_accuracy_max: float
+    heldout_accuracy_mean: float
+    heldout_accuracy_min: float
+    heldout_accuracy_max: float
+    heldout_p_value: float  # two-sided binomial test of pooled held-out accuracy against chance 1/k
+    epochs_to_99: list[int | None]  # per seed: first recorded epoch with train accuracy >= 0.99, or None
+
+
+@dataclass
+class MemorizeResult:
+    """Everything the memorize study measured."""
+
+    config: MemorizeConfig
+    chance: float  # 1 / n_classes
+    epochs: np.ndarray  # [T] recorded epochs
+    train_accuracy: np.ndarray  # [F, S, T] per feature count, seed, recorded epoch
+    heldout_accuracy: np.ndarray  # [F, S, T]
+    loss: np.ndarray  # [F, S, T] training cross-entropy
+    summaries: list[FeatureSummary]
+    claims: list[Claim]
+    seconds: float  # wall time of the whole study
+    device: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | None:
+    hit = np.flatnonzero(acc >= level)
+    return int(epochs[hit[0]]) if hit.size else None
+
+
+def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeResult:
+    """Train one ensemble per feature count (its members are the seeds) on random data and measure."""
+    # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
+    import torch
+    from scipy import stats
+
+    from nnprobe.data import synthetic
+    from nnprobe.nn import Ensemble, Trainer, resolve_device
+
+    t0 = time.perf_counter()
+    device = resolve_device(config.device)
+    c = config
+    train_cfg = TrainConfig(epochs=c.epochs, lr=c.lr, optimizer=c.optimizer, batch_size=c.batch_size,
+                            log_every=c.log_every, shuffle_seed=c.seed)
+    total = len(c.n_features) * c.epochs
+    train_acc, held_acc, losses, summaries = [], [], [], []
+    epochs = None
+    for i, d in enumerate(c.n_features):
+        seeds = [derive_seed(c.seed, d, s) for s in range(c.n_seeds)]
+        train = [synthetic.gaussian(n=c.n_samples, d=d, k=c.n_classes, seed=s) for s in seeds]
+        fresh = [synthetic.gaussian(n=c.n_heldout, d=d, k=c.n_classes, seed=derive_seed(c.seed, d, s, 1))
+                 for s in range(c.n_seeds)]
+        x = torch.from_numpy(np.stack([t.X for t in train])).to(device)  # [S, n, d]
+        y = torch.from_numpy(np.stack([t.y for t in train])).to(device)  # [S, n]
+        xh = torch.from_numpy(np.stack([t.X for t in fresh])).to(device)  # [S, n_heldout, d]
+        yh = torch.from_numpy(np.stack([t.y for t in fresh])).to(device)  # [S, n_heldout]
+        spec = MLPSpec.from_hidden(d, c.hidden, c.n_classes, activation=c.activation)
+        model = Ensemble(spec, seeds=seeds, init=c.init, device=device)
+        history = Trainer(model, train_cfg).fit(
+            x, y, x_eval=xh, y_eval=yh, progress=lambda e, _t, i=i: progress(i * c.epochs + e, total)
+        )
+        epochs = history.epochs
+        tr, he = history.train_accuracy.T, history.heldout_accuracy.T  # [S, T]
+        train_acc.append(tr)
+        held_acc.append(he)
+        losses.append(history.loss.T)
+        correct = int(round(float(he[:, -1].sum()) * c.n_heldout))
+        bound = 2 * c.n_samples + d
+        summaries.append(FeatureSummary(
+            n_features=d,
+            n_params=spec.n_params,
+            zhang_bound=bound,
+            params_over_bound=spec.n_params / bound,
+            train_accuracy_mean=float(tr[:, -1].mean()),
+            train_accuracy_min=float(tr[:, -1].min()),
+            train_accuracy_max=float(tr[:, -1].max()),
+            heldout_accuracy_mean=float(he[:, -1].mean()),
+            heldout_accuracy_min=float(he[:, -1].min()),
+            heldout_accuracy_max=float(he[:, -1].max()),
+            heldout_p_value=float(stats.binomtest(correct, c.n_seeds * c.n_heldout, 1 / c.n_classes).pvalue),
+            epochs_to_99=[_first_epoch_at(tr[s], epochs, 0.99) for s in range(c.n_seeds)],
+        ))
+    result = MemorizeResult(
+        config=c,
+        chance=1 / c.n_classes,
+        epochs=np.asarray(epochs),
+        train_accuracy=np.stack(train_acc),
+        heldout_accuracy=np.stack(held_acc),
+        loss=np.stack(losses),
+        summaries=summaries,
+        claims=[],
+        seconds=0.0,
+        device=str(device),
+    )
+    result.claims = check_claims(result)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def check_claims(result: MemorizeResult) -> list[Claim]:
+    """The seed's claims and ours, each judged on the measured numbers."""
+    order = np.argsort([s.n_features for s in result.summaries])
+    summ = [result.summaries[i] for i in order]
+    acc = result.train_accuracy[order]  # [F, S, T]
+    claims = []
+
+    gains = acc[:, :, -1].mean(1) - acc[:, :, 0].mean(1)  # [F]
+    claims.append(Claim(
+        "seed", "Train accuracy rises as training goes on.",
+        bool((gains > 0.02).all()),
+        "gain from epoch 0 to the last epoch, per feature count: "
+        + ", ".join(f"{s.n_features}: {g:+.3f}" for s, g in zip(summ, gains)),
+    ))
+
+    finals = [s.train_accuracy_mean for s in summ]
+    drops = [b - a for a, b in zip(finals[:-1], finals[1:])]
+    claims.append(Claim(
+        "seed", "More features give a higher final train accuracy.",
+        None if len(summ) < 2 else bool(min(drops) > -0.01),
+        "final mean train accuracy: " + ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals)),
+    ))
+
+    big = [s for s in summ if s.n_features >= 240]
+    claims.append(Claim(
+        "seed", "At 240 or more features the network fits random labels almost perfectly (>= 0.98).",
+        None if not big else bool(min(s.train_accuracy_min for s in big) >= 0.98),
+        "not tested: no feature count >= 240 in this run" if not big else
+        "lowest final train accuracy over seeds: " + ", ".join(f"{s.n_features}: {s.train_accuracy_min:.3f}" for s in big),
+    ))
+
+    few = summ[0]
+    claims.append(Claim(
+        "nnprobe", f"With few features ({few.n_features}) the fit stays clearly partial (< 0.8).",
+        bool(few.train_accuracy_max < 0.8),
+        f"highest final train accuracy at {few.n_features} features: {few.train_accuracy_max:.3f}",
+    ))
+
+    alpha = 0.01 / len(summ)  # Bonferroni over feature counts
+    claims.append(Claim(
+        "nnprobe", f"Held-out accuracy on fresh random data stays at chance ({result.chance:.3f}): "
+        "nothing was learned, everything was memorised.",
+        bool(min(s.heldout_p_value for s in summ) > alpha),
+        "held-out accuracy (binomial p vs chance): "
+        + ", ".join(f"{s.n_features}: {s.heldout_accuracy_mean:.3f} (p={s.heldout_p_value:.2f})" for s in summ)
+        + f"; a p below {alpha:.4f} would mean above-chance accuracy",
+    ))
+
+    below = [s for s in summ if s.params_over_bound < 1 and s.train_accuracy_mean >= 0.95]
+    claims.append(Claim(
+        "nnprobe", "Networks with fewer parameters than the Zhang et al. (2017) bound 2n + d can still fit "
+        "(almost) all random labels: the bound is sufficient, not necessary.",
+        bool(below) if any(s.params_over_bound < 1 for s in summ) else None,
+        "feature counts with params < 2n + d and train accuracy >= 0.95: "
+        + (", ".join(f"{s.n_features} ({s.n_params} params vs {s.zhang_bound})" for s in below) or "none"),
+    ))
+    return claims
