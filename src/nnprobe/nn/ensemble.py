@@ -1,7 +1,14 @@
 """M same-shaped MLPs stored as stacked tensors and evaluated in one batched computation.
 
-A single model is an ensemble of one. Weights are ``[M, d_in, d_out]``, biases ``[M, 1, d_out]``; inputs are
-either shared by every member (``[n, d_in]``) or each member's own (``[M, n, d_in]``).
+A single model is an ensemble of one. Weights are stored as ``[M, d_out, d_in]`` (torch.nn.Linear's layout
+with a leading member dimension) and biases as ``[M, d_out, 1]``. Internally activations are feature-major,
+``[M, features, n]``: with inputs shared by all members the first layer is then one wide matrix product,
+``[M*h, d] @ [d, n]``, and the loss sees logits as ``[M, k, n]``, the layout PyTorch's cross-entropy kernels
+are fastest on.
+
+Members may read only the first ``input_sizes[m]`` input columns (a "ragged" ensemble, e.g. a sweep over the
+number of features): their weights on the other columns are zero and never updated, and the first layer is
+computed block by block so that no multiplication is spent on them.
 """
 
 from __future__ import annotations
@@ -15,13 +22,12 @@ from torch import nn
 from nnprobe.errors import ConfigError
 from nnprobe.nn.mlp import MLPSpec, parse_init
 
-
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def init_member(spec: MLPSpec, scheme: str, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Initial (weight [d_in, d_out], bias [d_out]) pairs of one network, drawn from its own seeded generator.
+    """Initial (weight [d_out, d_in], bias [d_out]) pairs of one network, drawn from its own seeded generator.
 
     ``default`` reproduces ``torch.nn.Linear``: weight and bias uniform in +-1/sqrt(fan_in). Each member of an
     ensemble draws from a generator of its own, so a member starts exactly where a network trained alone with
@@ -32,12 +38,12 @@ def init_member(spec: MLPSpec, scheme: str, seed: int) -> list[tuple[torch.Tenso
     layers = []
     for fan_in, fan_out in zip(spec.sizes[:-1], spec.sizes[1:]):
         if name == "zero":
-            w, b = torch.zeros(fan_in, fan_out), torch.zeros(fan_out)
+            w, b = torch.zeros(fan_out, fan_in), torch.zeros(fan_out)
         elif name == "normal":
-            w, b = torch.randn(fan_in, fan_out, generator=gen) * std, torch.zeros(fan_out)
+            w, b = torch.randn(fan_out, fan_in, generator=gen) * std, torch.zeros(fan_out)
         else:
             bound = 1.0 / math.sqrt(fan_in)
-            w = (torch.rand(fan_in, fan_out, generator=gen) * 2 - 1) * bound
+            w = (torch.rand(fan_out, fan_in, generator=gen) * 2 - 1) * bound
             b = (torch.rand(fan_out, generator=gen) * 2 - 1) * bound
         layers.append((w, b))
     return layers
@@ -56,17 +62,58 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+class _RaggedLinear(torch.autograd.Function):
+    """First layer of a ragged ensemble on shared feature-major inputs, computed block by block.
+
+    Block ``(first, lo, hi)`` holds input columns ``lo:hi``, read by members ``first:`` only (members are sorted by
+    input size). Forward and backward touch each (block, member) pair once; weights on unread columns get a
+    zero gradient and so never move. Autograd on slices would build a full-size zero gradient per block.
+    """
+
+    @staticmethod
+    def forward(ctx, xt, w, b, blocks):  # xt [d, n], w [M, h, d], b [M, h, 1] -> [M, h, n]
+        M, h, _ = w.shape
+        n = xt.shape[1]
+        out = b.expand(M, h, n).contiguous()
+        for first, lo, hi in blocks:
+            rows = out[first:].view(-1, n)  # members first: as one [(M-first)*h, n] matrix
+            rows.addmm_(w[first:, :, lo:hi].reshape(-1, hi - lo), xt[lo:hi])
+        ctx.save_for_backward(xt, w)
+        ctx.blocks = blocks
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):  # grad_out [M, h, n]
+        xt, w = ctx.saved_tensors
+        M, h, _ = w.shape
+        n = xt.shape[1]
+        grad_out = grad_out.contiguous()
+        grad_w = torch.zeros_like(w) if ctx.needs_input_grad[1] else None
+        grad_x = torch.zeros_like(xt) if ctx.needs_input_grad[0] else None
+        for first, lo, hi in ctx.blocks:
+            g = grad_out[first:].view(-1, n)  # [(M-first)*h, n]
+            if grad_w is not None:
+                grad_w[first:, :, lo:hi] = (g @ xt[lo:hi].T).view(M - first, h, hi - lo)
+            if grad_x is not None:
+                grad_x[lo:hi] = w[first:, :, lo:hi].reshape(-1, hi - lo).T @ g
+        grad_b = grad_out.sum(2, keepdim=True) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b, None
+
+
 class Ensemble(nn.Module):
     """M independent MLPs of one shape, trained and evaluated together.
 
     Parameters
     ----------
     spec : MLPSpec
-        The shape shared by every member.
+        The shape shared by every member (``spec.d_in`` is the widest input).
     seeds : sequence of int
         One seed per member; member ``i`` is initialised exactly as a lone network with ``seeds[i]``.
     init : str
         ``default`` (PyTorch's), ``zero`` or ``normal:<std>``.
+    input_sizes : sequence of int, optional
+        Non-decreasing; member ``i`` reads only the first ``input_sizes[i]`` input columns and is initialised
+        as a lone network with that many inputs. Default: every member reads all ``spec.d_in`` columns.
     device : str or torch.device
     """
 
@@ -76,6 +123,7 @@ class Ensemble(nn.Module):
         *,
         seeds: Sequence[int],
         init: str = "default",
+        input_sizes: Sequence[int] | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         super().__init__()
@@ -84,15 +132,32 @@ class Ensemble(nn.Module):
         self.spec = spec
         self.init = init
         self.seeds = [int(s) for s in seeds]
-        members = [init_member(spec, init, s) for s in self.seeds]
+        sizes = [spec.d_in] * len(self.seeds) if input_sizes is None else [int(s) for s in input_sizes]
+        if len(sizes) != len(self.seeds) or min(sizes) < 1 or max(sizes) > spec.d_in or sizes != sorted(sizes):
+            raise ConfigError(
+                f"input_sizes {sizes} must give one non-decreasing size per member, each between 1 and {spec.d_in}."
+            )
+        self.input_sizes = sizes
+        members = []
+        for seed, d in zip(self.seeds, sizes):
+            own = init_member(MLPSpec((d, *spec.sizes[1:]), spec.activation), init, seed)
+            w0, b0 = own[0]
+            own[0] = (torch.nn.functional.pad(w0, (0, spec.d_in - d)), b0)  # zero weights on unread columns
+            members.append(own)
         dev = resolve_device(device)
+        n_layers = len(spec.sizes) - 1
         self.weights = nn.ParameterList(
-            nn.Parameter(torch.stack([m[i][0] for m in members]).to(dev)) for i in range(len(spec.sizes) - 1)
-        )  # each [M, d_in, d_out]
+            nn.Parameter(torch.stack([m[i][0] for m in members]).to(dev)) for i in range(n_layers)
+        )  # each [M, d_out, d_in]
         self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([m[i][1] for m in members]).unsqueeze(1).to(dev))
-            for i in range(len(spec.sizes) - 1)
-        )  # each [M, 1, d_out]
+            nn.Parameter(torch.stack([m[i][1] for m in members]).unsqueeze(2).to(dev)) for i in range(n_layers)
+        )  # each [M, d_out, 1]
+        # Column blocks of the ragged first layer: (first member reading the block, first column, end column).
+        self._blocks = []
+        start = 0
+        for end in sorted(set(sizes)):
+            self._blocks.append((next(i for i, s in enumerate(sizes) if s >= end), start, end))
+            start = end
         self._act = ACTIVATIONS[spec.activation]
 
     @property
@@ -103,27 +168,42 @@ class Ensemble(nn.Module):
     def device(self) -> torch.device:
         return self.weights[0].device
 
-    def forward(self, x: torch.Tensor, *, return_hidden: bool = False):
-        """Outputs ``[M, n, d_out]`` for inputs ``[n, d_in]`` (shared) or ``[M, n, d_in]`` (per member).
+    @property
+    def ragged(self) -> bool:
+        return len(self._blocks) > 1
 
-        With ``return_hidden`` also returns the list of hidden activations, each ``[M, n, h]``.
-        """
-        M = self.n_members
-        h = x
+    def _first_layer(self, xt: torch.Tensor) -> torch.Tensor:
+        """Pre-activations ``[M, h, n]`` of the first layer for feature-major inputs ``[d, n]`` or ``[M, d, n]``."""
+        w, b = self.weights[0], self.biases[0]
+        M, h, d = w.shape
+        if xt.dim() == 3:
+            if self.ragged:  # per-member inputs: zero the unread columns' contribution
+                col = torch.arange(d, device=w.device)
+                w = w * (col < torch.tensor(self.input_sizes, device=w.device)[:, None]).unsqueeze(1)
+            return torch.baddbmm(b, w, xt)
+        n = xt.shape[1]
+        if not self.ragged:
+            return (w.reshape(M * h, d) @ xt).view(M, h, n) + b  # one [M*h, d] @ [d, n] product
+        return _RaggedLinear.apply(xt, w, b, self._blocks)
+
+    def forward_features_major(self, xt: torch.Tensor, *, return_hidden: bool = False):
+        """Outputs ``[M, d_out, n]`` for feature-major inputs ``[d_in, n]`` (shared) or ``[M, d_in, n]``."""
+        h = self._first_layer(xt)
         hidden = []
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            if h.dim() == 2:
-                # Shared inputs: one [n, d] @ [d, M*o] product serves every member.
-                n, d = h.shape
-                o = w.shape[2]
-                h = (h @ w.permute(1, 0, 2).reshape(d, M * o)).reshape(n, M, o).transpose(0, 1) + b  # [M, n, o]
-            else:
-                h = torch.baddbmm(b, h, w)  # [M, n, o]
-            if i < last:
-                h = self._act(h)
-                hidden.append(h)
+        for w, b in zip(self.weights[1:], self.biases[1:]):
+            h = self._act(h)
+            hidden.append(h)
+            h = torch.baddbmm(b, w, h)  # [M, o, n]
         return (h, hidden) if return_hidden else h
+
+    def forward(self, x: torch.Tensor, *, return_hidden: bool = False):
+        """Outputs ``[M, n, d_out]`` for inputs ``[n, d_in]`` (shared by all members) or ``[M, n, d_in]``.
+
+        With ``return_hidden`` also returns the hidden activations after their nonlinearity, each ``[M, n, h]``.
+        """
+        out, hidden = self.forward_features_major(x.transpose(-1, -2), return_hidden=True)
+        out = out.transpose(1, 2)
+        return (out, [t.transpose(1, 2) for t in hidden]) if return_hidden else out
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,15 +216,15 @@ class Ensemble(nn.Module):
         return torch.softmax(self(x), dim=-1)
 
     def member(self, i: int) -> nn.Sequential:
-        """Member ``i`` as an ordinary ``torch.nn.Sequential`` of Linear layers (a copy)."""
+        """Member ``i`` as an ordinary ``torch.nn.Sequential`` of Linear layers (a copy) reading its own inputs."""
         layers: list[nn.Module] = []
-        last = len(self.weights) - 1
         for j, (w, b) in enumerate(zip(self.weights, self.biases)):
-            lin = nn.Linear(w.shape[1], w.shape[2])
+            wi = w[i, :, : self.input_sizes[i]] if j == 0 else w[i]
+            lin = nn.Linear(wi.shape[1], wi.shape[0])
             with torch.no_grad():
-                lin.weight.copy_(w[i].T)
-                lin.bias.copy_(b[i, 0])
-            layers.append(lin.to(w.device))
-            if j < last:
+                lin.weight.copy_(wi)
+                lin.bias.copy_(b[i, :, 0])
+            if j:
                 layers.append(MODULES[self.spec.activation]())
+            layers.append(lin.to(w.device))
         return nn.Sequential(*layers)

@@ -2,19 +2,20 @@
 
 Every member gets the gradient of its own mean loss (the batched loss is the sum over members of each
 member's mean), and Adam/SGD act elementwise, so member ``i`` follows exactly the path it would follow if
-trained alone. Metrics are kept on the device and copied to the host once, at the end.
+trained alone. Metrics stay on the device and are copied to the host once, at the end of the fit.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nnprobe.errors import ConfigError
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.ensemble import Ensemble
 
@@ -35,21 +36,29 @@ class History:
 
 
 def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Mean loss of each member, ``[M]``, for outputs ``[M, n, o]`` and targets ``[n]``/``[M, n]`` (classes)
-    or ``[n, o]``/``[M, n, o]`` (regression)."""
-    M, n = out.shape[0], out.shape[1]
+    """Mean loss of each member, ``[M]``, for feature-major outputs ``[M, o, n]``.
+
+    Targets are feature-major too: class indices ``[n]`` or ``[M, n]``; regression values ``[o, n]`` or
+    ``[M, o, n]``.
+    """
+    M, _, n = out.shape
     if loss == "cross_entropy":
-        y = y.expand(M, n)
-        return F.cross_entropy(out.reshape(M * n, -1), y.reshape(-1), reduction="none").view(M, n).mean(1)
+        return F.cross_entropy(out, y.expand(M, n), reduction="none").mean(1)
     return ((out - y) ** 2).reshape(M, -1).mean(1)
 
 
-def _rows(t: torch.Tensor, idx: torch.Tensor, per_member: bool) -> torch.Tensor:
-    return t[:, idx] if per_member else t[idx]
+def _targets_features_major(y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Class targets as given; regression targets ``[n]``, ``[n, o]`` or ``[M, n, o]`` as ``[.., o, n]``."""
+    if loss == "cross_entropy":
+        if y.dtype not in (torch.int64, torch.int32, torch.uint8):
+            raise ConfigError(f"class targets must be integers, got {y.dtype}: use loss='mse' for regression.")
+        return y.long()
+    if y.dim() == 1:
+        y = y[:, None]
+    return y.transpose(-1, -2).contiguous()
 
 
-def _make_optimizer(model: Ensemble, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = list(model.parameters())
+def _make_optimizer(params: Sequence[torch.Tensor], cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, foreach=True)
@@ -70,15 +79,16 @@ class Trainer:
     def __init__(self, model: Ensemble, config: TrainConfig, *, extra_optimizers=()) -> None:
         self.model = model
         self.config = config
-        self.optimizer = _make_optimizer(model, config)
+        self.optimizer = _make_optimizer(list(model.parameters()), config)
         self.extra_optimizers = list(extra_optimizers)
-        self._active: torch.Tensor | None = None  # [M] bool; members still training
-        self._stopped: torch.Tensor | None = None  # [M] int; epoch at which a member stopped, -1 if not
+        M, dev = model.n_members, model.device
+        self._active = torch.ones(M, dtype=torch.bool, device=dev)  # members still training
+        self._stopped = torch.full((M,), -1, dtype=torch.long, device=dev)  # epoch a member stopped at
 
-    def step(self, x: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
-        """One update on a batch; returns the members' losses ``[M]`` (before the update, detached)."""
+    def step(self, xt: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
+        """One update on a feature-major batch; returns the members' losses ``[M]`` before the update."""
         cfg = self.config
-        losses = member_losses(self.model(x), y, cfg.loss)  # [M]
+        losses = member_losses(self.model.forward_features_major(xt), y, cfg.loss)  # [M]
         self.optimizer.zero_grad(set_to_none=True)
         for opt in self.extra_optimizers:
             opt.zero_grad(set_to_none=True)
@@ -86,7 +96,7 @@ class Trainer:
         if cfg.stop_loss is None:
             self.optimizer.step()
         else:
-            # Members whose loss is already below the threshold keep their weights: snapshot, step, restore.
+            # A member whose loss is below the threshold stops here, as it would alone: snapshot, step, restore.
             done = losses.detach() < cfg.stop_loss
             newly = done & self._active
             self._stopped = torch.where(newly, torch.full_like(self._stopped, epoch), self._stopped)
@@ -100,28 +110,26 @@ class Trainer:
             opt.step()
         return losses.detach()
 
-    def epoch(self, x: torch.Tensor, y: torch.Tensor, epoch: int, gen: torch.Generator | None) -> None:
+    def epoch(self, xt: torch.Tensor, y: torch.Tensor, epoch: int, gen: torch.Generator) -> None:
         """One pass over the training set, full batch or in minibatches of a seeded shuffled order."""
         bs = self.config.batch_size
-        per_member = x.dim() == 3
-        n = x.shape[-2]
+        n = xt.shape[-1]
         if bs is None or bs >= n:
-            self.step(x, y, epoch)
+            self.step(xt, y, epoch)
             return
-        order = torch.randperm(n, generator=gen).to(x.device)
-        y_per_member = y.dim() == (3 if self.config.loss == "mse" else 2)
+        order = torch.randperm(n, generator=gen).to(xt.device)
         for start in range(0, n, bs):
             idx = order[start : start + bs]
-            self.step(_rows(x, idx, per_member), _rows(y, idx, y_per_member), epoch)
+            self.step(xt[..., idx], y[..., idx], epoch)
 
     @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Mean loss ``[M]`` and, for classification, accuracy ``[M]`` on (x, y), without a host sync."""
-        out = self.model(x)
+    def evaluate(self, xt: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Mean loss ``[M]`` and, for classification, accuracy ``[M]`` on feature-major data; no host sync."""
+        out = self.model.forward_features_major(xt)
         loss = member_losses(out, y, self.config.loss)
         if self.config.loss != "cross_entropy":
             return loss, None
-        return loss, (out.argmax(-1) == y).float().mean(-1)
+        return loss, (out.argmax(1) == y).float().mean(-1)
 
     def fit(
         self,
@@ -135,25 +143,29 @@ class Trainer:
     ) -> History:
         """Train for ``config.epochs`` epochs and return the history.
 
-        x : [n, d] shared or [M, n, d] per member; y : [n] or [M, n] class indices (or regression targets).
-        ``on_record(epoch)`` is called at every recorded epoch (e.g. to snapshot trained inputs).
+        x : ``[n, d]`` shared by all members or ``[M, n, d]`` per member.
+        y : class indices ``[n]`` / ``[M, n]``, or regression targets ``[n]`` / ``[n, o]`` / ``[M, n, o]``.
+        ``on_record(epoch)`` is called at every recorded epoch (e.g. to snapshot inputs that are trained).
         """
         cfg = self.config
-        M = self.model.n_members
         dev = self.model.device
-        self._active = torch.ones(M, dtype=torch.bool, device=dev)
-        self._stopped = torch.full((M,), -1, dtype=torch.long, device=dev)
         gen = torch.Generator().manual_seed(cfg.shuffle_seed)
+        yt = _targets_features_major(y, cfg.loss)
         has_eval = x_eval is not None and y_eval is not None
+        if has_eval:
+            xt_eval = x_eval.transpose(-1, -2).contiguous()
+            yt_eval = _targets_features_major(y_eval, cfg.loss)
+        # Inputs that are themselves trained are re-viewed every epoch so the view sees their updates.
+        fixed_xt = None if x.requires_grad else x.transpose(-1, -2).contiguous()
         rec_epochs, rec_loss, rec_acc, rec_hloss, rec_hacc = [], [], [], [], []
 
         def record(e: int) -> None:
-            loss, acc = self.evaluate(x, y)
+            loss, acc = self.evaluate(x.detach().transpose(-1, -2) if fixed_xt is None else fixed_xt, yt)
             rec_epochs.append(e)
             rec_loss.append(loss)
             rec_acc.append(acc)
             if has_eval:
-                hloss, hacc = self.evaluate(x_eval, y_eval)
+                hloss, hacc = self.evaluate(xt_eval, yt_eval)
                 rec_hloss.append(hloss)
                 rec_hacc.append(hacc)
             if on_record is not None:
@@ -162,13 +174,13 @@ class Trainer:
         t0 = time.perf_counter()
         record(0)
         for e in range(1, cfg.epochs + 1):
-            self.epoch(x, y, e, gen)
+            self.epoch(x.transpose(-1, -2) if fixed_xt is None else fixed_xt, yt, e, gen)
             if e % cfg.log_every == 0 or e == cfg.epochs:
                 record(e)
                 if progress is not None:
                     progress(e, cfg.epochs)
                 if cfg.stop_loss is not None and not bool(self._active.any()):
-                    break  # every member has stopped: the remaining epochs would change nothing
+                    break  # every member has stopped: further epochs would change nothing
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         seconds = time.perf_counter() - t0

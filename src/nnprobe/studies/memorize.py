@@ -98,7 +98,13 @@ def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | 
 
 
 def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeResult:
-    """Train one ensemble per feature count (its members are the seeds) on random data and measure."""
+    """Fit random labels for every (feature count, seed) and measure train and held-out accuracy.
+
+    Each seed draws one data set with ``max(n_features)`` gaussian columns and random labels, and one fresh
+    held-out set; feature count ``d`` uses the first ``d`` columns, so feature counts are compared on the same
+    points and labels. The networks of one seed train together as one ragged ensemble (one member per
+    feature count, each initialised from its own seed).
+    """
     # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
     import torch
     from scipy import stats
@@ -109,37 +115,40 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     t0 = time.perf_counter()
     device = resolve_device(config.device)
     c = config
+    order = np.argsort(c.n_features)
+    sizes = [c.n_features[i] for i in order]  # ascending, as a ragged ensemble needs
+    d_max = sizes[-1]
     train_cfg = TrainConfig(epochs=c.epochs, lr=c.lr, optimizer=c.optimizer, batch_size=c.batch_size,
                             log_every=c.log_every, shuffle_seed=c.seed)
-    total = len(c.n_features) * c.epochs
-    train_acc, held_acc, losses, summaries = [], [], [], []
-    epochs = None
-    for i, d in enumerate(c.n_features):
-        seeds = [derive_seed(c.seed, d, s) for s in range(c.n_seeds)]
-        train = [synthetic.gaussian(n=c.n_samples, d=d, k=c.n_classes, seed=s) for s in seeds]
-        fresh = [synthetic.gaussian(n=c.n_heldout, d=d, k=c.n_classes, seed=derive_seed(c.seed, d, s, 1))
-                 for s in range(c.n_seeds)]
-        x = torch.from_numpy(np.stack([t.X for t in train])).to(device)  # [S, n, d]
-        y = torch.from_numpy(np.stack([t.y for t in train])).to(device)  # [S, n]
-        xh = torch.from_numpy(np.stack([t.X for t in fresh])).to(device)  # [S, n_heldout, d]
-        yh = torch.from_numpy(np.stack([t.y for t in fresh])).to(device)  # [S, n_heldout]
-        spec = MLPSpec.from_hidden(d, c.hidden, c.n_classes, activation=c.activation)
-        model = Ensemble(spec, seeds=seeds, init=c.init, device=device)
+    spec = MLPSpec.from_hidden(d_max, c.hidden, c.n_classes, activation=c.activation)
+    train_acc, held_acc, losses = [], [], []  # per seed: [F, T]
+    for s in range(c.n_seeds):
+        train = synthetic.gaussian(n=c.n_samples, d=d_max, k=c.n_classes, seed=derive_seed(c.seed, s))
+        fresh = synthetic.gaussian(n=c.n_heldout, d=d_max, k=c.n_classes, seed=derive_seed(c.seed, s, 1))
+        model = Ensemble(spec, seeds=[derive_seed(c.seed, s, d) for d in sizes], init=c.init, input_sizes=sizes,
+                         device=device)
         history = Trainer(model, train_cfg).fit(
-            x, y, x_eval=xh, y_eval=yh, progress=lambda e, _t, i=i: progress(i * c.epochs + e, total)
+            torch.from_numpy(train.X).to(device), torch.from_numpy(train.y).to(device),  # [n, d_max], [n]
+            x_eval=torch.from_numpy(fresh.X).to(device), y_eval=torch.from_numpy(fresh.y).to(device),
+            progress=lambda e, _total, s=s: progress(s * c.epochs + e, c.n_seeds * c.epochs),
         )
-        epochs = history.epochs
-        tr, he = history.train_accuracy.T, history.heldout_accuracy.T  # [S, T]
-        train_acc.append(tr)
-        held_acc.append(he)
+        train_acc.append(history.train_accuracy.T)
+        held_acc.append(history.heldout_accuracy.T)
         losses.append(history.loss.T)
+    back = np.argsort(order)  # from ascending order back to the order the user gave
+    tr_all = np.stack(train_acc, axis=1)[back]  # [F, S, T]
+    he_all = np.stack(held_acc, axis=1)[back]
+    summaries = []
+    for i, d in enumerate(c.n_features):
+        tr, he = tr_all[i], he_all[i]  # [S, T]
         correct = int(round(float(he[:, -1].sum()) * c.n_heldout))
+        n_params = MLPSpec.from_hidden(d, c.hidden, c.n_classes).n_params
         bound = 2 * c.n_samples + d
         summaries.append(FeatureSummary(
             n_features=d,
-            n_params=spec.n_params,
+            n_params=n_params,
             zhang_bound=bound,
-            params_over_bound=spec.n_params / bound,
+            params_over_bound=n_params / bound,
             train_accuracy_mean=float(tr[:, -1].mean()),
             train_accuracy_min=float(tr[:, -1].min()),
             train_accuracy_max=float(tr[:, -1].max()),
@@ -147,15 +156,15 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
             heldout_accuracy_min=float(he[:, -1].min()),
             heldout_accuracy_max=float(he[:, -1].max()),
             heldout_p_value=float(stats.binomtest(correct, c.n_seeds * c.n_heldout, 1 / c.n_classes).pvalue),
-            epochs_to_99=[_first_epoch_at(tr[s], epochs, 0.99) for s in range(c.n_seeds)],
+            epochs_to_99=[_first_epoch_at(tr[j], history.epochs, 0.99) for j in range(c.n_seeds)],
         ))
     result = MemorizeResult(
         config=c,
         chance=1 / c.n_classes,
-        epochs=np.asarray(epochs),
-        train_accuracy=np.stack(train_acc),
-        heldout_accuracy=np.stack(held_acc),
-        loss=np.stack(losses),
+        epochs=history.epochs,
+        train_accuracy=tr_all,
+        heldout_accuracy=he_all,
+        loss=np.stack(losses, axis=1)[back],
         summaries=summaries,
         claims=[],
         seconds=0.0,
