@@ -181,3 +181,29 @@ def memorize(
         lr=lr, optimizer=optimizer, batch_size=batch_size, log_every=log_every, seed=seed, device=device,
     )
     run_and_report("memorize", config, study.run, report_memorize.build, out=out, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@user_errors
+def describe(
+    data: Annotated[str, typer.Argument(help="A .csv/.parquet file, sklearn:NAME or synth:NAME?key=value&...")],
+    target: Annotated[str | None, typer.Option(help="Class column of a data file.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Load and validate a data set, and show its size and classes (nothing is trained or written)."""
+    from nnprobe.data import load
+
+    dataset = load(data, target=target)
+    info = dataset.describe()
+    if json_out:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    out_console.print(f"{escape(dataset.source)}: {dataset.n_samples} rows, {dataset.n_features} features",
+                      highlight=False, soft_wrap=True)
+    table = RichTable(box=box.SIMPLE_HEAD)
+    table.add_column("class")
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    for name, count in info.get("class_counts", {}).items():
+        table.add_row(escape(name), str(count), f"{count / dataset.n_samples:.1%}")
+    out_console.print(table)

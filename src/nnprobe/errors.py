@@ -20,5 +20,7 @@ class ConfigError(UserInputError):
 
 def closest(name: str, choices: Iterable[str], n: int = 3) -> str:
     """A 'did you mean' phrase for ``name`` among ``choices`` ("" when nothing is close)."""
-    matches = difflib.get_close_matches(name, [str(c) for c in choices], n=n, cutoff=0.5)
+    choices = [str(c) for c in choices]
+    same_but_case = [c for c in choices if c.lower() == name.lower()]
+    matches = same_but_case or difflib.get_close_matches(name, choices, n=n, cutoff=0.5)
     return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""

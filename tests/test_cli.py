@@ -1,0 +1,80 @@
+"""Tests of the command line: CliRunner for behaviour, one real subprocess run, bad input -> exit 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import nnprobe
+from nnprobe.cli import app
+
+runner = CliRunner()
+TINY = ["--small", "--features", "3,20", "--epochs", "15", "--seeds", "2", "--device", "cpu"]
+
+
+def test_version_and_help():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and nnprobe.__version__ in result.output
+    result = runner.invoke(app, ["memorize", "--help"])
+    text = " ".join(result.output.split())  # help is wrapped to the terminal width
+    assert result.exit_code == 0 and "--features" in text and "[default: 10,30,60,120,240,480]" in text
+
+
+def test_memorize_json_matches_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["memorize", *TINY, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((out / "results.json").read_text())
+    assert [s["n_features"] for s in printed["result"]["summaries"]] == [3, 20]
+    config = json.loads((out / "config.json").read_text())
+    assert config["options"]["epochs"] == 15 and config["options"]["n_seeds"] == 2  # options override --small
+
+
+def test_memorize_summary_shows_claims(tmp_path):
+    result = runner.invoke(app, ["memorize", *TINY, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "features" in result.stdout and "held-out" in result.stdout
+    assert "Held-out accuracy on fresh random data stays at chance" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["memorize", "--features", "ten"], "--features 'ten' must be comma-separated integers"),
+        (["memorize", "--init", "xavier"], "init scheme 'xavier' is unknown"),
+        (["memorize", "--classes", "1"], "n_classes=1"),
+        (["memorize", "--device", "tpu"], "device 'tpu' is unknown"),
+        (["describe", "missing.csv", "--target", "y"], "does not exist"),
+        (["describe", "sklearn:wines"], "Did you mean 'wine'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_describe_shows_class_counts(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,kind\n1,2,<b>x</b>\n3,4,y\n5,6,y\n")
+    result = runner.invoke(app, ["describe", str(path), "--target", "kind", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["class_counts"] == {"<b>x</b>": 1, "y": 2}
+
+
+def test_real_process_run_and_real_bad_input(tmp_path):
+    exe = [sys.executable, "-m", "nnprobe"]
+    done = subprocess.run([*exe, "memorize", *TINY, "--out", str(tmp_path / "r"), "--quiet"], capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r" / "results.json").read_text())["command"] == "memorize"
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,y\nnot-a-number,1\n2,0\n")
+    bad = subprocess.run([*exe, "describe", str(bad_csv), "--target", "y"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "not numeric" in bad.stderr and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -1,0 +1,130 @@
+"""Tests of data loading and validation: each bad input gets its own clear error; good input loads exactly."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nnprobe.data import Dataset, load, split, synthetic
+from nnprobe.errors import DataError
+
+
+def write_csv(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_csv_loads_with_string_classes_and_keeps_names(tmp_path):
+    path = write_csv(tmp_path, "height,weight,label\n1.5,60,cat\n1.7,80,dog\n1.6,70,cat\n")
+    ds = load(path, target="label")
+    np.testing.assert_array_equal(ds.X, np.array([[1.5, 60], [1.7, 80], [1.6, 70]], dtype=np.float32))
+    assert ds.feature_names == ["height", "weight"]
+    assert ds.class_names == ["cat", "dog"] and ds.y.tolist() == [0, 1, 0]
+    assert ds.X.dtype == np.float32 and ds.y.dtype == np.int64
+
+
+def test_parquet_round_trip(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "flag": [True, False, True, True], "y": [3, 5, 3, 5]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    ds = load(str(tmp_path / "t.parquet"), target="y")
+    np.testing.assert_array_equal(ds.X, frame[["a", "flag"]].to_numpy(dtype=np.float32))
+    assert ds.class_names == ["3", "5"] and ds.y.tolist() == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("name,n,d,k", [("breast_cancer", 569, 30, 2), ("digits", 1797, 64, 10),
+                                         ("wine", 178, 13, 3), ("iris", 150, 4, 3)])
+def test_sklearn_sets_load_offline(name, n, d, k):
+    ds = load(f"sklearn:{name}")
+    assert (ds.n_samples, ds.n_features, ds.n_classes) == (n, d, k)
+
+
+def test_synthetic_spec_parses_and_is_seeded():
+    a = load("synth:gaussian?n=300&d=7&k=3&seed=4")
+    b = synthetic.gaussian(n=300, d=7, k=3, seed=4)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.X, load("synth:gaussian?n=300&d=7&k=3&seed=5").X)
+
+
+def test_imbalanced_has_the_exact_majority_share():
+    ds = load("synth:imbalanced?n=1000&majority=0.92")
+    assert np.bincount(ds.y).tolist() == [920, 80]
+
+
+def test_box_and_line_generators():
+    box = synthetic.uniform_box(n=500, d=2, k=3, seed=1)
+    assert box.X.min() >= -1000 and box.X.max() <= 1000 and set(box.y.tolist()) == {0, 1, 2}
+    line = synthetic.line()
+    np.testing.assert_array_equal(line.X[:, 0], [0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(line.y, [0, 4, 8, 12, 16])
+    assert not line.is_classification
+
+
+@pytest.mark.parametrize(
+    "text,target,message",
+    [
+        ("a,b,y\n1,2,0\n", "label", "has no column 'label'"),
+        ("a,b,Label\n1,2,0\n3,4,1\n", "label", "Did you mean 'Label'"),
+        ("a,city,y\n1,paris,0\n2,rome,1\n", "y", "'city'.*not numeric"),
+        ("a,b,y\n1,,0\n2,inf,1\n3,4,0\n", "y", "2 missing or infinite.*'b' \\(2\\)"),
+        ("a,b,y\n1,2,0\n3,4,0\n", "y", "single class"),
+        ("a,b,y\n", "y", "no data rows"),
+        ("a,a,y\n1,2,0\n3,4,1\n", "y", "duplicate column names 'a'"),
+        ("a,b,y\n1,2,0.5\n3,4,1.25\n", "y", "non-integer"),
+        ("a,b,y\n1,2,\n3,4,1\n", "y", "target column 'y' has 1 missing"),
+        ("y\n1\n0\n", "y", "only the target column"),
+    ],
+    ids=["unknown-target", "case-suggestion", "text-feature", "nan-inf", "one-class", "header-only",
+         "duplicate-columns", "float-target", "missing-target", "no-features"],
+)
+def test_bad_tables_get_clear_errors(tmp_path, text, target, message):
+    path = write_csv(tmp_path, text)
+    with pytest.raises(DataError, match=message) as info:
+        load(path, target=target)
+    assert "\n" not in str(info.value)  # one line
+
+
+def test_missing_empty_and_unreadable_files(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load(str(tmp_path / "nope.csv"), target="y")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        load(str(tmp_path / "empty.csv"), target="y")
+    (tmp_path / "junk.parquet").write_bytes(b"this is not parquet")
+    with pytest.raises(DataError, match="cannot read"):
+        load(str(tmp_path / "junk.parquet"), target="y")
+    (tmp_path / "notes.txt").write_text("a,y\n1,0\n")
+    with pytest.raises(DataError, match="not a .csv or .parquet"):
+        load(str(tmp_path / "notes.txt"), target="y")
+    with pytest.raises(DataError, match="is a folder"):
+        load(str(tmp_path), target="y")
+    with pytest.raises(DataError, match="--target"):
+        load(write_csv(tmp_path, "a,y\n1,0\n2,1\n"), target=None)
+
+
+def test_unknown_builtin_names_suggest_the_right_one():
+    with pytest.raises(DataError, match="Did you mean 'breast_cancer'"):
+        load("sklearn:breast_cancr")
+    with pytest.raises(DataError, match="Did you mean 'gaussian'"):
+        load("synth:gausian?n=10")
+    with pytest.raises(DataError, match="no parameter 'dims'"):
+        load("synth:gaussian?dims=3")
+    with pytest.raises(DataError, match="must be an integer"):
+        load("synth:gaussian?n=ten")
+
+
+def test_split_is_stratified_seeded_and_disjoint():
+    ds = load("synth:imbalanced?n=400&majority=0.9")
+    train, test = split(ds, test_size=0.25, seed=3)
+    assert train.n_samples + test.n_samples == 400 and test.n_samples == 100
+    assert np.bincount(test.y).tolist() == [90, 10]  # the 9:1 ratio is kept exactly in the test part
+    again, _ = split(ds, test_size=0.25, seed=3)
+    np.testing.assert_array_equal(train.X, again.X)
+    rows = {tuple(r) for r in train.X} & {tuple(r) for r in test.X}
+    assert not rows
+
+
+def test_split_refuses_too_few_rows():
+    ds = Dataset(np.zeros((5, 2)), np.array([0, 0, 0, 0, 1]), ["a", "b"], ["x", "y"], "tiny")
+    with pytest.raises(DataError, match="too few rows.*class 'y' has 1 row"):
+        split(ds)

@@ -1,0 +1,209 @@
+"""Tests of the engine: every ensemble member must end where a plain PyTorch loop training it alone ends."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nnprobe.errors import ConfigError
+from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
+from nnprobe.nn.ensemble import _RaggedLinear
+
+
+def plain_train(module, x, y, cfg: TrainConfig):
+    """Train one torch module the textbook way: the independent reference for the engine."""
+    if cfg.optimizer == "adam":
+        opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.SGD(module.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.shuffle_seed)
+    n = x.shape[0]
+    loss_fn = F.cross_entropy if cfg.loss == "cross_entropy" else F.mse_loss
+    for _ in range(cfg.epochs):
+        batches = [torch.arange(n)] if cfg.batch_size is None else torch.randperm(n, generator=gen).split(cfg.batch_size)
+        for idx in batches:
+            loss = loss_fn(module(x[idx]), y[idx])
+            if cfg.stop_loss is not None and loss.item() < cfg.stop_loss:
+                return module
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return module
+
+
+def assert_members_match(ens, modules, atol=2e-5):
+    for i, ref in enumerate(modules):
+        got = ens.member(i)
+        for p_got, p_ref in zip(got.parameters(), ref.parameters()):
+            torch.testing.assert_close(p_got, p_ref, atol=atol, rtol=1e-4)
+
+
+@pytest.fixture
+def blobs():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(120, 6, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long() + (x[:, 2] > 0.5).long()  # 3 learnable classes
+    return x, y
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        TrainConfig(epochs=40, lr=0.01),
+        TrainConfig(epochs=15, lr=0.05, optimizer="sgd", momentum=0.9, batch_size=32, shuffle_seed=3),
+        TrainConfig(epochs=30, lr=0.01, weight_decay=1e-3, batch_size=50),
+    ],
+    ids=["adam-full-batch", "sgd-momentum-minibatch", "adam-weight-decay-minibatch"],
+)
+def test_each_member_ends_where_it_would_alone(blobs, cfg):
+    x, y = blobs
+    ens = Ensemble(MLPSpec((6, 8, 5, 3), "tanh"), seeds=[1, 2, 3, 4])
+    alone = [ens.member(i) for i in range(4)]  # copies of the same starting weights
+    Trainer(ens, cfg).fit(x, y)
+    assert_members_match(ens, [plain_train(m, x, y, cfg) for m in alone])
+
+
+def test_members_with_their_own_labels_and_inputs(blobs):
+    x, y = blobs
+    g = torch.Generator().manual_seed(1)
+    labels = torch.stack([y, y[torch.randperm(120, generator=g)], y.flip(0)])  # [3, n]: a permutation test's shape
+    cfg = TrainConfig(epochs=25, lr=0.02)
+    ens = Ensemble(MLPSpec((6, 10, 3)), seeds=[5, 6, 7])
+    alone = [ens.member(i) for i in range(3)]
+    Trainer(ens, cfg).fit(x, labels)
+    assert_members_match(ens, [plain_train(m, x, labels[i], cfg) for i, m in enumerate(alone)])
+
+    inputs = torch.stack([x, x * 2, x + 1])  # [3, n, d]: each member its own inputs
+    ens = Ensemble(MLPSpec((6, 10, 3)), seeds=[5, 6, 7])
+    alone = [ens.member(i) for i in range(3)]
+    Trainer(ens, cfg).fit(inputs, labels)
+    assert_members_match(ens, [plain_train(m, inputs[i], labels[i], cfg) for i, m in enumerate(alone)])
+
+
+@pytest.mark.parametrize("per_member_inputs", [False, True])
+def test_ragged_members_read_only_their_columns(blobs, per_member_inputs):
+    x, y = blobs
+    sizes = [2, 2, 4, 6]
+    ens = Ensemble(MLPSpec((6, 7, 3)), seeds=[0, 1, 2, 3], input_sizes=sizes)
+    alone = [ens.member(i) for i in range(4)]
+    for m, d in zip(alone, sizes):  # initialised as a lone network with d inputs (nn.Linear's bound)
+        assert m[0].in_features == d
+        assert m[0].weight.abs().max() <= 1 / math.sqrt(d)
+    cfg = TrainConfig(epochs=30, lr=0.02)
+    Trainer(ens, cfg).fit(x.expand(4, -1, -1).contiguous() if per_member_inputs else x, y)
+    assert_members_match(ens, [plain_train(m, x[:, :d], y, cfg) for m, d in zip(alone, sizes)])
+    assert torch.count_nonzero(ens.weights[0][0, :, 2:]) == 0  # unread columns never move
+
+
+def test_ragged_first_layer_gradient_matches_finite_differences():
+    torch.manual_seed(0)
+    blocks = [(0, 0, 2), (2, 2, 5), (3, 5, 7)]  # members 0-1 read 2 columns, member 2 reads 5, member 3 all 7
+    xt = torch.randn(7, 6, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 7, dtype=torch.float64)
+    w[:2, :, 2:] = 0
+    w[2, :, 5:] = 0
+    w.requires_grad_()
+    b = torch.randn(4, 3, 1, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda xt, w, b: _RaggedLinear.apply(xt, w, b, blocks), (xt, w, b))
+
+
+def test_stop_loss_freezes_each_member_as_alone(blobs):
+    x, y = blobs
+    cfg = TrainConfig(epochs=300, lr=0.05, stop_loss=0.3)
+    ens = Ensemble(MLPSpec((6, 16, 3)), seeds=[10, 11, 12])
+    alone = [ens.member(i) for i in range(3)]
+    history = Trainer(ens, cfg).fit(x, y)
+    assert_members_match(ens, [plain_train(m, x, y, cfg) for m in alone], atol=1e-4)
+    stopped = history.stopped_epoch
+    assert (stopped > 0).all() and len(set(stopped.tolist())) > 1  # members stop at their own epochs
+
+
+def test_same_seed_same_numbers(blobs):
+    x, y = blobs
+    cfg = TrainConfig(epochs=20, lr=0.01, batch_size=16)
+    runs = []
+    for _ in range(2):
+        ens = Ensemble(MLPSpec((6, 8, 3)), seeds=[42, 43])
+        h = Trainer(ens, cfg).fit(x, y)
+        runs.append((torch.cat([p.detach().flatten() for p in ens.parameters()]), h.loss))
+    assert torch.equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_default_init_is_pytorch_linear_init():
+    ens = Ensemble(MLPSpec((400, 300, 2)), seeds=[0])
+    w = ens.weights[0].detach()
+    bound = 1 / math.sqrt(400)
+    assert w.abs().max() <= bound
+    # Uniform(-b, b) has variance b^2 / 3; 120,000 draws pin it within ~1%.
+    assert abs(w.var().item() / (bound**2 / 3) - 1) < 0.02
+
+
+def test_zero_init_relu_mlp_learns_only_the_class_prior():
+    # With every parameter zero, ReLU hidden units output 0 and get no gradient; only the output bias moves,
+    # to the log of the class shares (the optimum of cross-entropy for a constant prediction).
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 4, generator=g)
+    y = torch.cat([torch.zeros(150), torch.ones(50)]).long()
+    ens = Ensemble(MLPSpec((4, 8, 2)), seeds=[0], init="zero")
+    Trainer(ens, TrainConfig(epochs=400, lr=0.05)).fit(x, y)
+    assert torch.count_nonzero(ens.weights[0]) == 0 and torch.count_nonzero(ens.weights[1]) == 0
+    probs = ens.predict_proba(x)[0]
+    torch.testing.assert_close(probs, torch.tensor([[0.75, 0.25]]).expand(200, 2), atol=1e-3, rtol=0)
+
+
+def test_zero_init_sigmoid_hidden_units_stay_identical(blobs):
+    x, y = blobs
+    # Plain SGD: its update is proportional to the gradient, so rounding noise stays at rounding level (Adam
+    # rescales near-zero gradients to full steps and can split symmetric units by amplified rounding noise).
+    ens = Ensemble(MLPSpec((6, 5, 3), "sigmoid"), seeds=[0], init="zero")
+    Trainer(ens, TrainConfig(epochs=100, lr=0.5, optimizer="sgd", momentum=0.0)).fit(x, y)
+    w1 = ens.weights[0][0].detach()  # [h, d]
+    assert w1.abs().max() > 1e-3  # the hidden layer did move...
+    torch.testing.assert_close(w1, w1[:1].expand_as(w1), atol=1e-6, rtol=1e-5)  # ...every unit identically
+
+
+def test_regression_recovers_least_squares_solution():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 3, generator=g)
+    y = x @ torch.tensor([1.5, -2.0, 0.5]) + 0.3 + 0.1 * torch.randn(64, generator=g)
+    ens = Ensemble(MLPSpec((3, 1)), seeds=[0, 1])  # two linear models from different starts
+    Trainer(ens, TrainConfig(epochs=1500, lr=0.05, loss="mse")).fit(x, y)
+    design = np.c_[x.numpy(), np.ones(64)]
+    coef = np.linalg.lstsq(design, y.numpy(), rcond=None)[0]
+    for i in range(2):
+        got = np.r_[ens.weights[0][i, 0].detach().numpy(), ens.biases[0][i, 0, 0].item()]
+        np.testing.assert_allclose(got, coef, atol=1e-4)
+
+
+def test_history_records_cadence_and_matches_final_predictions(blobs):
+    x, y = blobs
+    xe, ye = x[:40] * 1.1, y[:40]
+    ens = Ensemble(MLPSpec((6, 8, 3)), seeds=[0, 1])
+    h = Trainer(ens, TrainConfig(epochs=23, lr=0.02, log_every=5)).fit(x, y, x_eval=xe, y_eval=ye)
+    assert h.epochs.tolist() == [0, 5, 10, 15, 20, 23]
+    assert h.train_accuracy.shape == (6, 2) and h.heldout_accuracy.shape == (6, 2)
+    for i in range(2):
+        module = ens.member(i)
+        with torch.no_grad():
+            assert h.train_accuracy[-1, i] == pytest.approx((module(x).argmax(1) == y).float().mean().item())
+            assert h.heldout_accuracy[-1, i] == pytest.approx((module(xe).argmax(1) == ye).float().mean().item())
+            assert h.loss[-1, i] == pytest.approx(F.cross_entropy(module(x), y).item(), rel=1e-5)
+
+
+def test_spec_and_options_are_validated():
+    assert MLPSpec.parse("240-64-4").sizes == (240, 64, 4)
+    assert MLPSpec.parse("240-64-4").n_params == 240 * 64 + 64 + 64 * 4 + 4
+    for bad in ("240-x-4", "5", "3-0-2"):
+        with pytest.raises(ConfigError):
+            MLPSpec.parse(bad)
+    with pytest.raises(ConfigError, match="activation"):
+        MLPSpec((3, 2), "gelu2")
+    with pytest.raises(ConfigError, match="normal"):
+        Ensemble(MLPSpec((3, 2)), seeds=[0], init="normal:-1")
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(ConfigError, match="input_sizes"):
+        Ensemble(MLPSpec((5, 2)), seeds=[0, 1], input_sizes=[4, 2])
