@@ -117,7 +117,7 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
         sys.stdout.write((Path(out) / "results.json").read_text())
     elif not quiet:
         show_summary(report, result.seconds)
-    if not json_out or not quiet:
+    if not quiet:
         err_console.print(f"report: {html}", highlight=False, soft_wrap=True)
     return result
 

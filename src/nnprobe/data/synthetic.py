@@ -20,6 +20,12 @@ def _check_positive(**values: float) -> None:
             raise DataError(f"{name}={value} must be a positive integer.")
 
 
+def random_labels(*, n: int, k: int, seed: int) -> np.ndarray:
+    """``n`` class indices drawn uniformly from ``k`` classes, independently of anything else."""
+    _check_positive(n=n, k=k)
+    return np.random.default_rng(seed).integers(0, k, size=n)
+
+
 def gaussian(*, n: int = 2000, d: int = 240, k: int = 4, seed: int = 0) -> Dataset:
     """Standard normal features and classes drawn uniformly from ``k``, independent of the features.
 

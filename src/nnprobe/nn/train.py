@@ -129,7 +129,7 @@ class Trainer:
         loss = member_losses(out, y, self.config.loss)
         if self.config.loss != "cross_entropy":
             return loss, None
-        return loss, (out.argmax(1) == y).float().mean(-1)
+        return loss, (out.max(1).indices == y).float().mean(-1)  # max(1): argmax(1) is 15x slower on CPU
 
     def fit(
         self,

@@ -91,7 +91,8 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
     }
     result_doc = to_jsonable(result)
     if isinstance(result_doc, dict):
-        result_doc.pop("config", None)  # config.json holds it
+        for key in ("config", "claims", "seconds", "device"):  # held once: in config.json or at the top level
+            result_doc.pop(key, None)
     results = {
         "schema": RESULTS_SCHEMA,
         "command": report.command,

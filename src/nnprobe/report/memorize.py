@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
 import pandas as pd
+from matplotlib import colormaps
 
 from nnprobe.report.document import Report, Section, Table
 from nnprobe.report.figures import new_figure
@@ -116,13 +116,14 @@ def build(r: MemorizeResult) -> Report:
         f"independently of the features. There is nothing to learn. Held-out accuracy is measured on "
         f"{c.n_heldout} fresh rows from the same generator; it can only be chance ({r.chance:.3f})."
     )
+    summary = summary_table(r)
     sections = [
         Section("Train accuracy against epochs", [setup], figures=["train_accuracy_vs_epochs.png"]),
         Section("Memorised, not learned", [
             "Train accuracy climbs with the number of features while held-out accuracy stays at chance: "
             "the network stores the labels; it finds no rule, because there is none. The p-value is a two-sided "
             "binomial test of the pooled held-out accuracy against chance.",
-        ], tables=[summary_table(r)], figures=["accuracy_vs_features.png"]),
+        ], tables=[summary], figures=["accuracy_vs_features.png"]),
         Section("Parameters against the memorisation bound", [
             "Zhang et al. (2017, 'Understanding deep learning requires rethinking generalization', Theorem 1) show "
             "that a depth-2 ReLU network with 2n + d parameters can represent any labelling of n points in d "
@@ -132,7 +133,7 @@ def build(r: MemorizeResult) -> Report:
     return Report(
         command="memorize",
         title="memorize — a network memorises random labels",
-        summary=summary_table(r),
+        summary=summary,
         sections=sections,
         figures=figures,
         metrics=metrics_frame(r),

@@ -4,7 +4,7 @@ gaussian features, better with more epochs and more features, while held-out acc
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -89,7 +89,37 @@ class MemorizeResult:
     claims: list[Claim]
     seconds: float  # wall time of the whole study
     device: str
-    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MemorizeData:
+    """The random data of a memorize run (shared by every network; see :func:`run`)."""
+
+    features: np.ndarray  # [n_samples, max(n_features)] standard normal
+    heldout_features: np.ndarray  # [n_heldout, max(n_features)] fresh rows from the same generator
+    labels: np.ndarray  # [n_seeds, n_samples] uniform random classes, one labelling per seed
+    heldout_labels: np.ndarray  # [n_seeds, n_heldout]
+
+
+def make_data(config: MemorizeConfig) -> MemorizeData:
+    """Draw the features, held-out features and per-seed labels of a run from its master seed."""
+    from nnprobe.data import synthetic
+
+    c = config
+    d_max = max(c.n_features)
+    return MemorizeData(
+        features=synthetic.gaussian(n=c.n_samples, d=d_max, k=c.n_classes, seed=derive_seed(c.seed)).X,
+        heldout_features=synthetic.gaussian(n=c.n_heldout, d=d_max, k=c.n_classes, seed=derive_seed(c.seed, 1)).X,
+        labels=np.stack([synthetic.random_labels(n=c.n_samples, k=c.n_classes, seed=derive_seed(c.seed, 2, s))
+                         for s in range(c.n_seeds)]),
+        heldout_labels=np.stack([synthetic.random_labels(n=c.n_heldout, k=c.n_classes, seed=derive_seed(c.seed, 3, s))
+                                 for s in range(c.n_seeds)]),
+    )
+
+
+def member_seed(config: MemorizeConfig, seed_index: int, n_features: int) -> int:
+    """The init seed of the network for (seed, feature count)."""
+    return derive_seed(config.seed, 4, seed_index, n_features)
 
 
 def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | None:
@@ -100,16 +130,17 @@ def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | 
 def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeResult:
     """Fit random labels for every (feature count, seed) and measure train and held-out accuracy.
 
-    Each seed draws one data set with ``max(n_features)`` gaussian columns and random labels, and one fresh
-    held-out set; feature count ``d`` uses the first ``d`` columns, so feature counts are compared on the same
-    points and labels. The networks of one seed train together as one ragged ensemble (one member per
-    feature count, each initialised from its own seed).
+    One matrix of ``max(n_features)`` gaussian columns (and one fresh held-out matrix) serves every network;
+    feature count ``d`` reads its first ``d`` columns. Each seed draws its own random labels (train and
+    held-out), used by all its feature counts, so feature counts are compared on the same points and labels;
+    each network starts from weights of its own seed. The features carry no information about the labels, so
+    the spread over seeds is the spread over labellings and initial weights. All networks train together as
+    one ragged ensemble.
     """
     # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
     import torch
     from scipy import stats
 
-    from nnprobe.data import synthetic
     from nnprobe.nn import Ensemble, Trainer, resolve_device
 
     t0 = time.perf_counter()
@@ -117,27 +148,31 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     c = config
     order = np.argsort(c.n_features)
     sizes = [c.n_features[i] for i in order]  # ascending, as a ragged ensemble needs
-    d_max = sizes[-1]
+    data = make_data(c)
+    S = c.n_seeds
+    # Members in (feature count ascending, seed) order: member f * S + s.
+    model = Ensemble(
+        MLPSpec.from_hidden(sizes[-1], c.hidden, c.n_classes, activation=c.activation),
+        seeds=[member_seed(c, s, d) for d in sizes for s in range(S)],
+        init=c.init, input_sizes=[d for d in sizes for _ in range(S)], device=device,
+    )
     train_cfg = TrainConfig(epochs=c.epochs, lr=c.lr, optimizer=c.optimizer, batch_size=c.batch_size,
                             log_every=c.log_every, shuffle_seed=c.seed)
-    spec = MLPSpec.from_hidden(d_max, c.hidden, c.n_classes, activation=c.activation)
-    train_acc, held_acc, losses = [], [], []  # per seed: [F, T]
-    for s in range(c.n_seeds):
-        train = synthetic.gaussian(n=c.n_samples, d=d_max, k=c.n_classes, seed=derive_seed(c.seed, s))
-        fresh = synthetic.gaussian(n=c.n_heldout, d=d_max, k=c.n_classes, seed=derive_seed(c.seed, s, 1))
-        model = Ensemble(spec, seeds=[derive_seed(c.seed, s, d) for d in sizes], init=c.init, input_sizes=sizes,
-                         device=device)
-        history = Trainer(model, train_cfg).fit(
-            torch.from_numpy(train.X).to(device), torch.from_numpy(train.y).to(device),  # [n, d_max], [n]
-            x_eval=torch.from_numpy(fresh.X).to(device), y_eval=torch.from_numpy(fresh.y).to(device),
-            progress=lambda e, _total, s=s: progress(s * c.epochs + e, c.n_seeds * c.epochs),
-        )
-        train_acc.append(history.train_accuracy.T)
-        held_acc.append(history.heldout_accuracy.T)
-        losses.append(history.loss.T)
+
+    def to_device(array):
+        return torch.from_numpy(np.asarray(array)).to(device)
+
+    history = Trainer(model, train_cfg).fit(
+        to_device(data.features), to_device(np.tile(data.labels, (len(sizes), 1))),  # [n, d_max], [F*S, n]
+        x_eval=to_device(data.heldout_features), y_eval=to_device(np.tile(data.heldout_labels, (len(sizes), 1))),
+        progress=progress,
+    )
+    T = len(history.epochs)
+    train_acc = history.train_accuracy.T.reshape(len(sizes), S, T)  # [F, S, T], feature counts ascending
+    held_acc = history.heldout_accuracy.T.reshape(len(sizes), S, T)
+    losses = history.loss.T.reshape(len(sizes), S, T)
     back = np.argsort(order)  # from ascending order back to the order the user gave
-    tr_all = np.stack(train_acc, axis=1)[back]  # [F, S, T]
-    he_all = np.stack(held_acc, axis=1)[back]
+    tr_all, he_all = train_acc[back], held_acc[back]
     summaries = []
     for i, d in enumerate(c.n_features):
         tr, he = tr_all[i], he_all[i]  # [S, T]
@@ -164,7 +199,7 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
         epochs=history.epochs,
         train_accuracy=tr_all,
         heldout_accuracy=he_all,
-        loss=np.stack(losses, axis=1)[back],
+        loss=losses[back],
         summaries=summaries,
         claims=[],
         seconds=0.0,
