@@ -78,3 +78,25 @@ def test_real_process_run_and_real_bad_input(tmp_path):
     assert bad.returncode == 2
     assert "not numeric" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_backprop_run_shows_every_table_and_writes_errata(tmp_path):
+    out = tmp_path / "bp"
+    result = runner.invoke(app, ["backprop", "--small", "--device", "cpu", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for title in ("Forward pass at w = 2", "Finite-difference probe", "Gradient descent", "Errata",
+                  "4-2-1, tied", "4-2-1, fully connected", "Ten digits"):
+        assert title in result.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert results["result"]["line"]["total"] == 120
+    assert {e["kind"] for e in results["result"]["line"]["errata"]} == {"wrong", "repeated row", "truncated"}
+    assert "row printed twice" in (out / "report.html").read_text()
+
+
+def test_long_tables_are_cut_on_screen_with_a_note(tmp_path):
+    result = runner.invoke(app, ["backprop", "--small", "--device", "cpu", "--lr", "0.0005", "--steps", "60",
+                                 "--out", str(tmp_path / "bp")])
+    assert result.exit_code == 0, result.output
+    assert "rows cut here; all are in results.json" in result.stdout
+    rows = json.loads((tmp_path / "bp" / "results.json").read_text())["result"]["line"]["descent"]
+    assert len(rows) == 61  # step 0 and 60 steps: all kept in the file

@@ -40,7 +40,7 @@ def test_interrupted_write_leaves_no_results(tmp_path, monkeypatch):
 def test_html_escapes_user_strings(tmp_path):
     evil = '<script>alert("x")</script>'
     report = Report(
-        command="memorize", title=f"run on {evil}", summary=Table("t", [evil], [[evil]]),
+        command="memorize", title=f"run on {evil}", terminal=[Table("t", [evil], [[evil]])],
         sections=[Section(evil, [evil], [Claim("seed", evil, True, evil)], [Table(evil, ["c"], [[evil]])])],
         figures={}, metrics=pd.DataFrame({"x": [1]}), claims=[Claim("seed", evil, False, evil)],
     )

@@ -19,6 +19,7 @@ from rich.table import Table as RichTable
 
 import nnprobe
 from nnprobe.errors import ConfigError, UserInputError
+from nnprobe.text import fmt
 
 app = typer.Typer(
     help="nnprobe: does your neural network really learn something? Studies and checks.",
@@ -122,14 +123,34 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
     return result
 
 
-def show_summary(report, seconds: float) -> None:
-    """The summary table and the checked claims, in the terminal."""
-    table = RichTable(title=escape(report.summary.title), title_justify="left", box=box.SIMPLE_HEAD)
-    for col in report.summary.columns:
-        table.add_column(escape(col), justify="right")
-    for row in report.summary.rows:
-        table.add_row(*(escape(str(c)) for c in row))
+MAX_ROWS = 30  # a longer table is cut on screen (all rows stay in results.json and report.html)
+
+
+def show_table(t) -> None:
+    """One report table in the terminal, cut to its first and last rows when longer than a screen."""
+    table = RichTable(title=escape(t.title), title_justify="left", box=box.SIMPLE_HEAD)
+    first_width = max((len(fmt(row[0])) for row in t.rows), default=0)
+    for i, col in enumerate(t.columns):
+        # Row labels stay on one line when they are reasonably short; numbers wrap before they do.
+        table.add_column(escape(col), justify="left" if i == 0 else "right", no_wrap=i == 0 and first_width <= 40)
+    rows = t.rows
+    if len(rows) > MAX_ROWS:
+        head, tail = rows[: MAX_ROWS - 5], rows[-3:]
+        rows = [*head, ["…"] * len(t.columns), *tail]
+    for row in rows:
+        table.add_row(*(escape(fmt(c)) for c in row))
     out_console.print(table)
+    notes = [t.note] if t.note else []
+    if len(t.rows) > MAX_ROWS:
+        notes.append(f"{len(t.rows) - MAX_ROWS + 4} of {len(t.rows)} rows cut here; all are in results.json and report.html.")
+    for note in notes:
+        out_console.print(f"  {escape(note)}", style="dim", highlight=False)
+
+
+def show_summary(report, seconds: float) -> None:
+    """The report's terminal tables and the checked claims."""
+    for t in report.terminal:
+        show_table(t)
     for c in report.claims:
         mark = {True: "[green]holds[/]", False: "[red]does not hold[/]", None: "[yellow]not tested[/]"}[c.holds]
         who = "the article" if c.source == "seed" else "nnprobe"
@@ -207,3 +228,39 @@ def describe(
     for name, count in info.get("class_counts", {}).items():
         table.add_row(escape(name), str(count), f"{count / dataset.n_samples:.1%}")
     out_console.print(table)
+
+
+def _backprop_default(name: str) -> str:
+    from nnprobe.studies.backprop import BackpropConfig
+
+    return default_of(BackpropConfig, name)
+
+
+_b = _backprop_default
+
+
+@app.command()
+@user_errors
+def backprop(
+    w0: Annotated[float | None, typer.Option(help="First guess of the weight in y = w·x." + _b("w0"))] = None,
+    lr: Annotated[float | None, typer.Option(help="Gradient-descent learning rate." + _b("lr"))] = None,
+    steps: Annotated[int | None, typer.Option(help="Most descent steps (caps the descent table)." + _b("steps"))] = None,
+    tolerance: Annotated[float | None, typer.Option(help="Stop when the loss is below this." + _b("tolerance"))] = None,
+    activation: Annotated[str | None, typer.Option(help="Hidden activation of the 4-2-1 networks."
+                                                   + _b("net_activation"))] = None,
+    hidden: Annotated[int | None, typer.Option(help="Hidden units of the digits network." + _b("hidden"))] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs on the digits." + _b("epochs"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Backpropagation from the ground up: y = 4x by hand, the 4-2-1 network, the ten digits (seed 003)."""
+    from nnprobe.report import backprop as report_backprop
+    from nnprobe.studies import backprop as study
+
+    config = build_config(study.BackpropConfig, small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
+                          net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device)
+    run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)

@@ -17,7 +17,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum; ignored by Adam
     weight_decay: float = 0.0  # L2 penalty, applied by the optimizer
     batch_size: int | None = None  # None: full batch; else minibatches in a seeded shuffled order
-    loss: str = "cross_entropy"  # "cross_entropy" (classification) or "mse" (regression)
+    loss: str = "cross_entropy"  # "cross_entropy" (classification), "mse" or "sse" (mean / sum of squared errors)
     stop_loss: float | None = None  # a member stops once its step loss falls below this
     log_every: int = 1  # record the history every this many epochs (and at the first and last)
     shuffle_seed: int = 0  # seed of the minibatch order, shared by all members
@@ -29,8 +29,8 @@ class TrainConfig:
             raise ConfigError(f"learning rate {self.lr} must be positive, e.g. 0.01.")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown: use adam or sgd.")
-        if self.loss not in ("cross_entropy", "mse"):
-            raise ConfigError(f"loss {self.loss!r} is unknown: use cross_entropy or mse.")
+        if self.loss not in ("cross_entropy", "mse", "sse"):
+            raise ConfigError(f"loss {self.loss!r} is unknown: use cross_entropy, mse or sse.")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"batch size {self.batch_size} must be a positive integer (or None for full batch).")
         if self.log_every < 1:

@@ -149,9 +149,11 @@ class Ensemble(nn.Module):
         self.weights = nn.ParameterList(
             nn.Parameter(torch.stack([m[i][0] for m in members]).to(dev)) for i in range(n_layers)
         )  # each [M, d_out, d_in]
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.stack([m[i][1] for m in members]).unsqueeze(2).to(dev)) for i in range(n_layers)
-        )  # each [M, d_out, 1]
+        biases = [torch.stack([m[i][1] for m in members]).unsqueeze(2).to(dev) for i in range(n_layers)]
+        if spec.bias:
+            self.biases = nn.ParameterList(nn.Parameter(b) for b in biases)  # each [M, d_out, 1]
+        else:  # constant zero biases: the same arithmetic, nothing to train
+            self.biases = [torch.zeros_like(b) for b in biases]
         # Column blocks of the ragged first layer: (first member reading the block, first column, end column).
         self._blocks = []
         start = 0
@@ -220,10 +222,11 @@ class Ensemble(nn.Module):
         layers: list[nn.Module] = []
         for j, (w, b) in enumerate(zip(self.weights, self.biases)):
             wi = w[i, :, : self.input_sizes[i]] if j == 0 else w[i]
-            lin = nn.Linear(wi.shape[1], wi.shape[0])
+            lin = nn.Linear(wi.shape[1], wi.shape[0], bias=self.spec.bias)
             with torch.no_grad():
                 lin.weight.copy_(wi)
-                lin.bias.copy_(b[i, :, 0])
+                if self.spec.bias:
+                    lin.bias.copy_(b[i, :, 0])
             if j:
                 layers.append(MODULES[self.spec.activation]())
             layers.append(lin.to(w.device))

@@ -17,10 +17,12 @@ class MLPSpec:
 
     sizes : (d_in, hidden_1, ..., d_out), at least two entries.
     activation : applied after every hidden layer, never after the output layer.
+    bias : whether every layer has a bias (False gives y = W x layers, as in textbook examples).
     """
 
     sizes: tuple[int, ...]
     activation: str = "relu"
+    bias: bool = True
 
     def __post_init__(self) -> None:
         if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
@@ -34,7 +36,7 @@ class MLPSpec:
             )
 
     @classmethod
-    def parse(cls, layers: str, *, activation: str = "relu") -> MLPSpec:
+    def parse(cls, layers: str, *, activation: str = "relu", bias: bool = True) -> MLPSpec:
         """Build a spec from a dash-separated layer string such as ``"240-64-4"``."""
         try:
             sizes = tuple(int(part) for part in str(layers).split("-"))
@@ -43,14 +45,15 @@ class MLPSpec:
                 f"layer spec {layers!r} is not a dash-separated list of integers: write it like '240-64-4' "
                 "(input, hidden..., output)."
             ) from None
-        return cls(sizes, activation)
+        return cls(sizes, activation, bias)
 
     @classmethod
     def from_hidden(
-        cls, d_in: int, hidden: tuple[int, ...] | list[int], d_out: int, *, activation: str = "relu"
+        cls, d_in: int, hidden: tuple[int, ...] | list[int], d_out: int, *, activation: str = "relu",
+        bias: bool = True,
     ) -> MLPSpec:
         """Build a spec from input size, hidden sizes and output size."""
-        return cls((int(d_in), *(int(h) for h in hidden), int(d_out)), activation)
+        return cls((int(d_in), *(int(h) for h in hidden), int(d_out)), activation, bias)
 
     @property
     def d_in(self) -> int:
@@ -63,7 +66,7 @@ class MLPSpec:
     @property
     def n_params(self) -> int:
         """Number of weights and biases of one network."""
-        return sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        return sum(a * b + (b if self.bias else 0) for a, b in zip(self.sizes[:-1], self.sizes[1:]))
 
     def __str__(self) -> str:
         return "-".join(str(s) for s in self.sizes)

@@ -36,7 +36,8 @@ class History:
 
 
 def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
-    """Mean loss of each member, ``[M]``, for feature-major outputs ``[M, o, n]``.
+    """Loss of each member, ``[M]``, for feature-major outputs ``[M, o, n]``: mean cross-entropy, mean squared
+    error (``mse``) or the sum of squared errors over rows and outputs (``sse``, the textbook "total error").
 
     Targets are feature-major too: class indices ``[n]`` or ``[M, n]``; regression values ``[o, n]`` or
     ``[M, o, n]``.
@@ -44,7 +45,8 @@ def member_losses(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor
     M, _, n = out.shape
     if loss == "cross_entropy":
         return F.cross_entropy(out, y.expand(M, n), reduction="none").mean(1)
-    return ((out - y) ** 2).reshape(M, -1).mean(1)
+    squared = ((out - y) ** 2).reshape(M, -1)
+    return squared.sum(1) if loss == "sse" else squared.mean(1)
 
 
 def _targets_features_major(y: torch.Tensor, loss: str) -> torch.Tensor:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from nnprobe.report.runfolder import RESULTS_SCHEMA, dumps, library_versions, to_jsonable, write_run
 from nnprobe.studies import Claim
+from nnprobe.text import fmt
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Report:
 
     command: str
     title: str
-    summary: Table  # the table printed in the terminal at the end
+    terminal: list[Table]  # the tables printed in the terminal at the end
     sections: list[Section]
     figures: dict[str, bytes]  # file name -> PNG bytes
     metrics: pd.DataFrame  # long format: one row per (keys..., epoch, metric, value)
@@ -54,15 +55,6 @@ _env = jinja2.Environment(
     autoescape=True,  # every string from the user (column names, paths) is escaped
     undefined=jinja2.StrictUndefined,
 )
-
-
-def fmt(value) -> str:
-    """A cell as text: floats to 4 significant digits, None as an em dash."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 _env.filters["fmt"] = fmt

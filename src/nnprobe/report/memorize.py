@@ -133,7 +133,7 @@ def build(r: MemorizeResult) -> Report:
     return Report(
         command="memorize",
         title="memorize — a network memorises random labels",
-        summary=summary,
+        terminal=[summary],
         sections=sections,
         figures=figures,
         metrics=metrics_frame(r),
