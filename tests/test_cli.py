@@ -100,3 +100,21 @@ def test_long_tables_are_cut_on_screen_with_a_note(tmp_path):
     assert "rows cut here; all are in results.json" in result.stdout
     rows = json.loads((tmp_path / "bp" / "results.json").read_text())["result"]["line"]["descent"]
     assert len(rows) == 61  # step 0 and 60 steps: all kept in the file
+
+
+def test_cluster_writes_gif_points_and_claims(tmp_path):
+    out = tmp_path / "cl"
+    result = runner.invoke(app, ["cluster", "--small", "--dims", "2,3", "--epochs", "500", "--seeds", "1",
+                                 "--device", "cpu", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.stdout)
+    assert [r["label"] for r in results["result"]["runs"]] == ["2 features", "3 features"]
+    assert any("3 features the points separate sooner" in c["statement"] for c in results["claims"])
+    assert (out / "points_2_features.gif").read_bytes()[:6] == b"GIF89a"
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/gif;base64,") == 2
+
+
+def test_cluster_bad_data_exits_2():
+    result = runner.invoke(app, ["cluster", "--data", "nowhere.csv", "--target", "y"])
+    assert result.exit_code == 2 and "does not exist" in result.stderr

@@ -264,3 +264,51 @@ def backprop(
     config = build_config(study.BackpropConfig, small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
                           net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device)
     run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)
+
+
+def _cluster_default(name: str) -> str:
+    from nnprobe.studies.cluster import ClusterConfig
+
+    return default_of(ClusterConfig, name)
+
+
+_c = _cluster_default
+
+
+@app.command()
+@user_errors
+def cluster(
+    data: Annotated[str | None, typer.Option(help="Real data instead of random points: sklearn:NAME or a "
+                                             ".csv/.parquet file (with --target).")] = None,
+    target: Annotated[str | None, typer.Option(help="Class column of a data file.")] = None,
+    dims: Annotated[str | None, typer.Option(help="Features of the random points, one run each, e.g. 2,3."
+                                             + _c("dims"))] = None,
+    points: Annotated[int | None, typer.Option(help="Random points." + _c("n_points"))] = None,
+    classes: Annotated[int | None, typer.Option(help="Random classes." + _c("n_classes"))] = None,
+    input_lr: Annotated[float | None, typer.Option(help="Step of the points (alpha), in scaled units."
+                                                   + _c("input_lr"))] = None,
+    input_momentum: Annotated[float | None, typer.Option(help="Momentum of the point step." + _c("input_momentum"))] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate of the weights." + _c("lr"))] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes, comma-separated." + _c("hidden"))] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs." + _c("epochs"))] = None,
+    snapshot_every: Annotated[int | None, typer.Option(help="Snapshot the points every N epochs."
+                                                       + _c("snapshot_every"))] = None,
+    seeds: Annotated[int | None, typer.Option(help="Independent repeats." + _c("n_seeds"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Gradient descent on the inputs as well as the weights: points move into class clusters (seed 004)."""
+    from nnprobe.report import cluster as report_cluster
+    from nnprobe.studies import cluster as study
+
+    config = build_config(
+        study.ClusterConfig, small, data=data, target=target, dims=parse_ints(dims, "--dims"), n_points=points,
+        n_classes=classes, input_lr=input_lr, input_momentum=input_momentum, lr=lr,
+        hidden=parse_ints(hidden, "--hidden"), epochs=epochs, snapshot_every=snapshot_every, n_seeds=seeds,
+        seed=seed, device=device,
+    )
+    run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)

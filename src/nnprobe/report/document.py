@@ -45,9 +45,10 @@ class Report:
     title: str
     terminal: list[Table]  # the tables printed in the terminal at the end
     sections: list[Section]
-    figures: dict[str, bytes]  # file name -> PNG bytes
+    figures: dict[str, bytes]  # file name -> PNG (or GIF) bytes, also embedded in report.html
     metrics: pd.DataFrame  # long format: one row per (keys..., epoch, metric, value)
     claims: list[Claim] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # further files of the run folder (e.g. points.npz)
 
 
 _env = jinja2.Environment(
@@ -62,7 +63,8 @@ _env.filters["fmt"] = fmt
 
 def render_html(report: Report, *, config: dict, seconds: float, created: str) -> str:
     """The self-contained report.html: figures embedded as base64 PNG, all text escaped."""
-    images = {name: base64.b64encode(data).decode("ascii") for name, data in report.figures.items()}
+    images = {name: f"data:image/{'gif' if name.endswith('.gif') else 'png'};base64,"
+              + base64.b64encode(data).decode("ascii") for name, data in report.figures.items()}
     return _env.get_template("report.html.j2").render(
         report=report, images=images, config=config, seconds=seconds, created=created,
         versions=library_versions(),
@@ -99,6 +101,7 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
         "results.json": dumps(results),
         "metrics.csv": report.metrics.to_csv(index=False),
         **report.figures,
+        **report.files,
         "report.html": render_html(report, config=options, seconds=seconds, created=created),
     }
     write_run(out, files)

@@ -26,9 +26,13 @@ def default_out(command: str, now: dt.datetime | None = None) -> Path:
 
 
 def to_jsonable(obj):
-    """Plain JSON types from dataclasses, numpy arrays and scalars, paths and tuples; NaN and inf become null."""
+    """Plain JSON types from dataclasses, numpy arrays and scalars, paths and tuples; NaN and inf become null.
+
+    Dataclass fields marked ``field(metadata={"json": False})`` (bulky arrays kept in other files) are left out.
+    """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.metadata.get("json", True)}
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

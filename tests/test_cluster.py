@@ -1,0 +1,83 @@
+"""Tests of the cluster study: the input step is autograd's, alpha = 0 moves nothing, points separate."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from sklearn.model_selection import LeaveOneOut, cross_val_predict
+from sklearn.neighbors import KNeighborsClassifier
+
+from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
+from nnprobe.report import cluster as report_cluster
+from nnprobe.studies import cluster
+
+
+def test_loo_knn_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(60, 2))
+    labels = (points[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int) + (points[:, 1] > 1).astype(int)
+    expected = cross_val_predict(KNeighborsClassifier(n_neighbors=5), points, labels, cv=LeaveOneOut())
+    assert cluster.loo_knn_accuracy(points, labels) == pytest.approx((expected == labels).mean())
+
+
+def test_input_step_is_minus_alpha_times_autograd_gradient():
+    g = torch.Generator().manual_seed(0)
+    u0 = torch.rand(2, 30, 2, generator=g) * 2 - 1  # two members, each its own points
+    y = torch.randint(0, 3, (2, 30), generator=g)
+    model = Ensemble(MLPSpec((2, 8, 3)), seeds=[1, 2])
+    members = [model.member(i) for i in range(2)]
+    expected = []
+    for i, m in enumerate(members):  # autograd's gradient of each member's mean loss w.r.t. its points
+        x = u0[i].clone().requires_grad_()
+        expected.append(torch.autograd.grad(F.cross_entropy(m(x), y[i]), x)[0])
+    u = u0.clone().requires_grad_()
+    alpha = 0.5
+    Trainer(model, TrainConfig(epochs=1, lr=0.01), extra_optimizers=[torch.optim.SGD([u], lr=alpha)]).fit(u, y)
+    torch.testing.assert_close(u.detach(), u0 - alpha * torch.stack(expected))
+
+
+def test_alpha_zero_moves_nothing():
+    r = cluster.run(cluster.ClusterConfig.small(input_lr=0.0, n_seeds=1, epochs=300, snapshot_every=100,
+                                                device="cpu"))
+    run = r.runs[0]
+    assert np.array_equal(run.points[0], run.points[-1])
+    assert all(s.mean_shift == 0 for s in run.snapshots)
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    # The default configuration (500 points, 2 features, 7000 epochs), one seed.
+    return cluster.run(cluster.ClusterConfig(n_seeds=1, device="cpu"))
+
+
+def test_default_points_go_from_chance_to_separated(default_run):
+    snaps = default_run.runs[0].snapshots
+    assert abs(snaps[0].knn_accuracy - 1 / 3) < 0.08  # random labels: near chance
+    assert snaps[-1].knn_accuracy >= 0.9
+    assert [s.epoch for s in snaps] == list(range(0, 7001, 500))
+    assert snaps[-1].mean_shift > snaps[1].mean_shift > 0
+
+
+def test_gif_has_one_frame_per_snapshot(default_run):
+    run = default_run.runs[0]
+    gif = Image.open(io.BytesIO(report_cluster.animation(run)))
+    assert gif.format == "GIF" and gif.n_frames == len(run.snapshots)
+
+
+def test_real_data_runs_and_keeps_labels():
+    r = cluster.run(cluster.ClusterConfig.small(data="sklearn:iris", n_seeds=1, epochs=200, snapshot_every=100,
+                                                device="cpu"))
+    run = r.runs[0]
+    assert run.label == "sklearn:iris" and run.n_features == 4 and run.points.shape == (3, 150, 4)
+    np.testing.assert_allclose(run.points[0], cluster._datasets(r.config)[0][1][0].X, rtol=1e-5)  # starts on the data
+    pts, names = report_cluster.projection(run)
+    assert pts.shape == (3, 150, 2) and names[0] == "principal axis 1"  # 4 features drawn on 2 principal axes
+
+
+def test_config_validation():
+    for bad in (dict(dims=(2, 2)), dict(input_lr=-1.0), dict(low=5.0, high=5.0), dict(n_classes=1)):
+        with pytest.raises(cluster.ConfigError):
+            cluster.ClusterConfig(**bad)
