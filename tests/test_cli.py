@@ -118,3 +118,17 @@ def test_cluster_writes_gif_points_and_claims(tmp_path):
 def test_cluster_bad_data_exits_2():
     result = runner.invoke(app, ["cluster", "--data", "nowhere.csv", "--target", "y"])
     assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_baseline_cli_checks_and_bad_test_file(tmp_path):
+    out = tmp_path / "bl"
+    result = runner.invoke(app, ["baseline", "--small", "--device", "cpu", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    checks = json.loads(result.stdout)["result"]["checks"]
+    assert {c["name"] for c in checks} >= {"class balance", "lift over baseline", "train/test contamination"}
+    assert all(set(c) == {"name", "status", "message", "values"} for c in checks)
+    (tmp_path / "a.csv").write_text("x,y,label\n" + "1,2,a\n3,4,b\n" * 20)
+    (tmp_path / "b.csv").write_text("x,z,label\n1,2,a\n3,4,b\n")
+    bad = runner.invoke(app, ["baseline", str(tmp_path / "a.csv"), "--target", "label", "--test",
+                              str(tmp_path / "b.csv")])
+    assert bad.exit_code == 2 and "feature columns differ" in bad.stderr

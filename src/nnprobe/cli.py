@@ -124,6 +124,17 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
 
 
 MAX_ROWS = 30  # a longer table is cut on screen (all rows stay in results.json and report.html)
+STATUS_STYLE = {"pass": "[green]pass[/]", "WARN": "[bold yellow]WARN[/]", "FAIL": "[bold red]FAIL[/]"}
+
+
+def _numeric(cell) -> bool:
+    """A cell that reads as a number (or is empty), to be right-aligned."""
+    text = fmt(cell).split(" ")[0].rstrip("%x")
+    try:
+        float(text)
+    except ValueError:
+        return text in ("—", "", "…")
+    return True
 
 
 def show_table(t) -> None:
@@ -131,14 +142,15 @@ def show_table(t) -> None:
     table = RichTable(title=escape(t.title), title_justify="left", box=box.SIMPLE_HEAD)
     first_width = max((len(fmt(row[0])) for row in t.rows), default=0)
     for i, col in enumerate(t.columns):
-        # Row labels stay on one line when they are reasonably short; numbers wrap before they do.
-        table.add_column(escape(col), justify="left" if i == 0 else "right", no_wrap=i == 0 and first_width <= 40)
+        numeric = all(_numeric(row[i]) for row in t.rows) if i else False
+        # Row labels stay on one line when they are reasonably short; numbers are right-aligned, text left.
+        table.add_column(escape(col), justify="right" if numeric else "left", no_wrap=i == 0 and first_width <= 40)
     rows = t.rows
     if len(rows) > MAX_ROWS:
         head, tail = rows[: MAX_ROWS - 5], rows[-3:]
         rows = [*head, ["…"] * len(t.columns), *tail]
     for row in rows:
-        table.add_row(*(escape(fmt(c)) for c in row))
+        table.add_row(*(STATUS_STYLE.get(fmt(c), escape(fmt(c))) for c in row))
     out_console.print(table)
     notes = [t.note] if t.note else []
     if len(t.rows) > MAX_ROWS:
@@ -312,3 +324,40 @@ def cluster(
         seed=seed, device=device,
     )
     run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)
+
+
+def _baseline_default(name: str) -> str:
+    from nnprobe.studies.baseline import BaselineConfig
+
+    return default_of(BaselineConfig, name)
+
+
+@app.command()
+@user_errors
+def baseline(
+    data: Annotated[str | None, typer.Argument(help="A .csv/.parquet file (with --target), sklearn:NAME or "
+                                               "synth:NAME?key=value&... [default: a 92%-majority synthetic set]")] = None,
+    target: Annotated[str | None, typer.Option(help="Class column of a data file.")] = None,
+    test: Annotated[str | None, typer.Option(help="A separate test file with the same columns "
+                                             "[default: a stratified split of DATA].")] = None,
+    test_size: Annotated[float | None, typer.Option(help="Held-out share without --test."
+                                                    + _baseline_default("test_size"))] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes of the MLPs." + _baseline_default("hidden"))] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs of every network." + _baseline_default("epochs"))] = None,
+    max_rows: Annotated[int | None, typer.Option(help="Rows used for training and leakage checks; larger data is "
+                                                 "sampled." + _baseline_default("max_rows"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Baselines, zero initialisation and leakage checks on your data (seed 002)."""
+    from nnprobe.report import baseline as report_baseline
+    from nnprobe.studies import baseline as study
+
+    config = build_config(study.BaselineConfig, small, data=data, target=target, test=test, test_size=test_size,
+                          hidden=parse_ints(hidden, "--hidden"), epochs=epochs, max_rows=max_rows, seed=seed,
+                          device=device)
+    run_and_report("baseline", config, study.run, report_baseline.build, out=out, json_out=json_out, quiet=quiet)

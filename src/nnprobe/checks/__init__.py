@@ -1,1 +1,27 @@
-"""Reusable checks on data and models (gradient check; baselines, leakage and permutation tests to come)."""
+"""Reusable checks on data and models. Each returns a CheckResult: a status, a plain-language message and the
+numbers behind it, so that a study, `nnprobe audit` and the tests all read the same object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("pass", "warn", "fail")
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check."""
+
+    name: str  # e.g. "class balance"
+    status: str  # "pass", "warn" or "fail"
+    message: str  # one or two sentences a person can act on
+    values: dict = field(default_factory=dict)  # the numbers behind the status
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+
+
+def worst(results: list[CheckResult]) -> str:
+    """The most serious status among ``results`` ("pass" when there are none)."""
+    return max((r.status for r in results), key=STATUSES.index, default="pass")

@@ -93,3 +93,21 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[
     return dataset.subset(np.sort(train_rows), source_suffix=" (train)"), dataset.subset(
         np.sort(test_rows), source_suffix=" (test)"
     )
+
+
+def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
+    """Put a separately loaded test set on the training set's columns and class indices.
+
+    Raises DataError when the feature columns differ; classes only the test set has are appended.
+    """
+    if train.feature_names != test.feature_names:
+        missing = [c for c in train.feature_names if c not in test.feature_names]
+        extra = [c for c in test.feature_names if c not in train.feature_names]
+        detail = (f"missing {missing[:5]}" if missing else "") + ("; " if missing and extra else "") + (
+            f"unexpected {extra[:5]}" if extra else "")
+        raise DataError(f"the test data's feature columns differ from the training data's ({detail or 'other order'}): "
+                        "give both files the same columns in the same order.")
+    classes = list(train.class_names) + [c for c in test.class_names if c not in train.class_names]
+    remap = np.array([classes.index(c) for c in test.class_names])
+    return (Dataset(train.X, train.y, train.feature_names, classes, train.source),
+            Dataset(test.X, remap[test.y], test.feature_names, classes, test.source))

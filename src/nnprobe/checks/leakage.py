@@ -1,0 +1,149 @@
+"""Leakage checks: a single feature that nearly determines the target, identifier and row-order leaks,
+train/test contamination, and feature importance concentrated on one feature."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.tree import DecisionTreeClassifier
+
+from nnprobe.checks import CheckResult
+
+SINGLE_FAIL, SINGLE_WARN = 0.97, 0.90  # balanced accuracy of one feature alone (breast_cancer's best: 0.89)
+ORDER_FAIL, ORDER_WARN = 0.90, 0.75  # balanced accuracy of the row index or an ID-like column alone
+SHARE_FAIL, SHARE_WARN = 0.8, 0.5  # share of the importance carried by the top feature
+
+
+def subsample(n: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """Row indices: all rows, or a seeded sample of ``max_rows`` of them (sorted, so order checks still see order)."""
+    if max_rows is None or n <= max_rows:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+
+
+def _tree_score(column: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """3-fold cross-validated balanced accuracy of a depth-3 tree on one column."""
+    folds = StratifiedKFold(n_splits=min(3, int(np.bincount(y).min())), shuffle=True, random_state=seed)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=seed)
+    return float(cross_val_score(tree, column.reshape(-1, 1), y, cv=folds, scoring="balanced_accuracy").mean())
+
+
+def _sample_note(n_used: int, n_total: int) -> str:
+    return f" (on a random sample of {n_used} of {n_total} rows)" if n_used < n_total else ""
+
+
+def single_feature_power(X, y, names, *, seed: int = 0, max_rows: int | None = 20000) -> CheckResult:
+    """Each feature alone, through a shallow tree: does one nearly determine the target?"""
+    rows = subsample(len(y), max_rows, seed)
+    per_feature = {name: _tree_score(X[rows, j], y[rows], seed) for j, name in enumerate(names)}
+    ranked = sorted(per_feature.items(), key=lambda kv: -kv[1])
+    top, best = ranked[0]
+    values = {"balanced_accuracy": per_feature, "rows_used": int(len(rows)), "thresholds": [SINGLE_WARN, SINGLE_FAIL]}
+    note = _sample_note(len(rows), len(y))
+    if best >= SINGLE_FAIL:
+        bad = [n for n, s in ranked if s >= SINGLE_FAIL]
+        return CheckResult("single-feature leakage", "fail",
+                           f"{', '.join(repr(b) for b in bad[:5])} alone predict(s) the target with balanced accuracy "
+                           f"{best:.3f}{note}: a feature that nearly determines the target is usually the target "
+                           "in disguise (recorded after the outcome, or derived from it). Check how it is made.", values)
+    status = "warn" if best >= SINGLE_WARN else "pass"
+    return CheckResult("single-feature leakage", status,
+                       f"The strongest single feature, {top!r}, reaches balanced accuracy {best:.3f} alone{note}"
+                       + (": strong enough to check how it is recorded." if status == "warn" else "."), values)
+
+
+def identifier_leakage(X, y, names, *, seed: int = 0, max_rows: int | None = 20000) -> CheckResult:
+    """The row index, and any integer column unique per row or sorted, as a predictor of the target."""
+    rows = subsample(len(y), max_rows, seed)
+    candidates = {"(row order)": rows.astype(np.float64)}
+    for j, name in enumerate(names):
+        col = X[:, j]
+        integer = bool(np.all(np.mod(col, 1) == 0))
+        unique = len(np.unique(col)) == len(col)
+        diffs = np.diff(col)
+        monotone = len(col) > 2 and (bool(np.all(diffs >= 0)) or bool(np.all(diffs <= 0))) and len(np.unique(col)) > 2
+        if (integer and unique) or monotone:
+            candidates[name] = col[rows]
+    per_column = {name: _tree_score(col, y[rows], seed) for name, col in candidates.items()}
+    values = {"balanced_accuracy": per_column, "rows_used": int(len(rows)), "thresholds": [ORDER_WARN, ORDER_FAIL]}
+    name, best = max(per_column.items(), key=lambda kv: kv[1])
+    what = "the row order" if name == "(row order)" else f"the ID-like column {name!r}"
+    if best >= ORDER_FAIL:
+        return CheckResult("identifier and order leakage", "fail",
+                           f"{what.capitalize()} predicts the target (balanced accuracy {best:.3f}): the rows are "
+                           "grouped or sorted by class. Shuffle before splitting and drop identifiers from the "
+                           "features.", values)
+    if best >= ORDER_WARN:
+        return CheckResult("identifier and order leakage", "warn",
+                           f"{what.capitalize()} partly predicts the target (balanced accuracy {best:.3f}): check "
+                           "how the rows were collected and shuffle before splitting.", values)
+    return CheckResult("identifier and order leakage", "pass",
+                       f"Neither the row order nor any ID-like column predicts the target (best {best:.3f}).", values)
+
+
+def _row_keys(X: np.ndarray) -> np.ndarray:
+    """One hashable key per row: its bytes (identical feature rows have identical keys)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+
+
+def contamination(x_train, y_train, x_test, y_test) -> CheckResult:
+    """Test rows whose features also occur in training, and identical features carrying different labels."""
+    train_keys, test_keys = _row_keys(x_train), _row_keys(x_test)
+    in_train = np.isin(test_keys, train_keys)
+    keys = np.concatenate([train_keys, test_keys])
+    labels = np.concatenate([y_train, y_test])
+    _, group = np.unique(keys, return_inverse=True)
+    n_groups = group.max() + 1
+    label_sets = np.zeros((n_groups, int(labels.max()) + 1), dtype=bool)
+    label_sets[group, labels] = True
+    conflicting = label_sets.sum(1) > 1
+    values = {"test_rows_in_train": int(in_train.sum()), "test_rows": int(len(test_keys)),
+              "conflicting_feature_groups": int(conflicting.sum()),
+              "rows_in_conflicting_groups": int(conflicting[group].sum()),
+              "duplicate_rows": int(len(keys) - n_groups)}
+    problems = []
+    if in_train.any():
+        problems.append(f"{in_train.sum()} of {len(test_keys)} test rows ({in_train.mean():.1%}) also occur in "
+                        "training: their test score measures memory, not generalisation; deduplicate before splitting")
+    if conflicting.any():
+        problems.append(f"{conflicting.sum()} distinct feature rows carry more than one label "
+                        f"({values['rows_in_conflicting_groups']} rows): no model can get them all right")
+    if not problems:
+        return CheckResult("train/test contamination", "pass",
+                           "No test row occurs in training and no identical rows disagree on the label.", values)
+    status = "fail" if in_train.mean() > 0.01 else "warn"
+    return CheckResult("train/test contamination", status, "; ".join(problems).capitalize() + ".", values)
+
+
+def importance_concentration(x_train, y_train, x_test, y_test, names, *, seed: int = 0,
+                             max_rows: int | None = 10000) -> CheckResult:
+    """Random-forest and held-out permutation importance: does one feature carry most of it?"""
+    train_rows = subsample(len(y_train), max_rows, seed)
+    test_rows = subsample(len(y_test), max_rows // 2 if max_rows else None, seed + 1)
+    forest = RandomForestClassifier(n_estimators=100, max_depth=12, random_state=seed, n_jobs=-1)
+    forest.fit(x_train[train_rows], y_train[train_rows])
+    impurity = forest.feature_importances_
+    perm = permutation_importance(forest, x_test[test_rows], y_test[test_rows], n_repeats=3, random_state=seed,
+                                  scoring="balanced_accuracy", n_jobs=-1).importances_mean
+    positive = np.clip(perm, 0, None)
+    perm_share = positive / positive.sum() if positive.sum() > 0 else np.zeros_like(positive)
+    top_imp, top_perm = int(impurity.argmax()), int(perm_share.argmax())
+    values = {"forest_importance": dict(zip(names, impurity.tolist())),
+              "permutation_importance": dict(zip(names, perm.tolist())),
+              "top_forest_share": float(impurity[top_imp]), "top_permutation_share": float(perm_share[top_perm]),
+              "rows_used": [int(len(train_rows)), int(len(test_rows))]}
+    share, name = max((impurity[top_imp], names[top_imp]), (perm_share[top_perm], names[top_perm]))
+    note = _sample_note(len(train_rows), len(y_train))
+    if share >= SHARE_FAIL:
+        return CheckResult("importance concentration", "fail",
+                           f"{name!r} carries {share:.0%} of the importance{note}: the model leans on one feature; "
+                           "if it should not be that decisive, it may leak the target.", values)
+    if share >= SHARE_WARN:
+        return CheckResult("importance concentration", "warn",
+                           f"{name!r} carries {share:.0%} of the importance{note}: check that it is available at "
+                           "prediction time and not derived from the target.", values)
+    return CheckResult("importance concentration", "pass",
+                       f"Importance is spread: the top feature carries {share:.0%}{note}.", values)

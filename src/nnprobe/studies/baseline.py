@@ -1,0 +1,208 @@
+"""Study `baseline` (seed 002, "Why does a single-layer neural network initialized with zero parameters achieve
+92% accuracy?"): how much of a model's accuracy the majority class gives away, what zero initialisation really
+does, and the leakage checks that explain accuracy too good to be true."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnprobe.checks import CheckResult
+from nnprobe.errors import ConfigError
+from nnprobe.nn.config import TrainConfig
+from nnprobe.nn.mlp import MLPSpec
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+
+SEED_SET = "synth:imbalanced?n=2000&d=5&majority=0.92&separation=1&seed=0"
+IDENTICAL_TOL = 1e-6  # hidden units whose weights differ by less than this (relative) count as identical
+
+
+@dataclass
+class BaselineConfig:
+    """Options of the baseline study."""
+
+    data: str = SEED_SET  # data spec: a file (with target), sklearn:NAME or synth:NAME?...; default: a 92% majority set
+    target: str | None = None  # class column of a data file
+    test: str | None = None  # a separate test file (same columns); default: a stratified split of `data`
+    test_size: float = 0.25  # held-out share when there is no separate test file
+    hidden: tuple[int, ...] = (32,)  # hidden layers of the MLPs
+    epochs: int = 200  # full-batch Adam epochs for every network
+    lr: float = 0.01
+    max_rows: int | None = 20000  # rows for training networks and for leakage checks; larger data is sampled
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not self.hidden:
+            raise ConfigError("hidden needs at least one layer: the zero-initialisation experiment compares an MLP "
+                              "with a single layer.")
+        if not 0 < self.test_size < 1:
+            raise ConfigError(f"test_size={self.test_size} must lie strictly between 0 and 1.")
+        if self.max_rows is not None and self.max_rows < 100:
+            raise ConfigError(f"max_rows={self.max_rows} is too small: give at least 100 (or None for all rows).")
+        MLPSpec.from_hidden(1, self.hidden, 2)
+        TrainConfig(epochs=self.epochs, lr=self.lr)
+
+    @classmethod
+    def small(cls, **overrides) -> BaselineConfig:
+        """A seconds-long configuration for tests and a first look."""
+        return cls(**{**dict(epochs=100, max_rows=3000), **overrides})
+
+
+@dataclass
+class ZeroInitRow:
+    """One network of the zero-initialisation experiment."""
+
+    network: str  # e.g. "single layer, zero init"
+    spec: str
+    init: str
+    accuracy: float
+    balanced_accuracy: float
+    distinct_predictions: int  # how many classes it ever predicts on the test set
+    constant: bool  # predicts the same class for every test row
+    hidden_units_identical: bool | None  # all hidden units of the first layer the same (None: no hidden layer)
+    hidden_spread: float | None  # largest difference between two hidden units' weights (None: no hidden layer)
+
+
+@dataclass
+class BaselineResult:
+    config: BaselineConfig
+    data: dict  # source, rows, features, class counts of the data
+    n_train: int
+    n_test: int
+    class_names: list[str]
+    baselines: dict[str, dict]  # DummyClassifier strategy -> scores on the test set
+    network: dict  # scores of the trained MLP (default init) on the test set
+    zero_init: list[ZeroInitRow]
+    checks: list[CheckResult]
+    notes: list[str] = field(default_factory=list)  # what was sampled, and why
+    claims: list[Claim] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = "cpu"
+
+
+def _load(c: BaselineConfig):
+    from nnprobe.data import align, load, split
+
+    full = load(c.data, target=c.target)
+    if not full.is_classification:
+        raise ConfigError(f"{full.source} is a regression set: the baseline study needs class labels.")
+    if c.test is None:
+        train, test = split(full, test_size=c.test_size, seed=derive_seed(c.seed, 1))
+        return full, train, test
+    train, test = align(full, load(c.test, target=c.target))
+    return full, train, test
+
+
+def _train(spec, init, x, y, c, device, seed):
+    """Train one network with the engine; returns it as an Ensemble of one."""
+    import torch
+
+    from nnprobe.nn import Ensemble, Trainer
+
+    model = Ensemble(spec, seeds=[seed], init=init, device=device)
+    Trainer(model, TrainConfig(epochs=c.epochs, lr=c.lr)).fit(torch.from_numpy(x).to(device),
+                                                              torch.from_numpy(y).to(device))
+    return model
+
+
+def hidden_spread(model) -> float:
+    """Largest difference between any two hidden units' incoming weights and biases (first layer, member 0)."""
+    import torch
+
+    units = torch.cat([model.weights[0][0], model.biases[0][0]], dim=1).detach()  # [h, d + 1]
+    return float((units - units[:1]).abs().max())
+
+
+def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineResult:
+    import torch
+
+    from nnprobe.checks import baseline as checks_baseline
+    from nnprobe.checks import leakage
+    from nnprobe.checks.leakage import subsample
+    from nnprobe.nn import resolve_device
+
+    t0 = time.perf_counter()
+    c = config
+    device = resolve_device(c.device)
+    full, train, test = _load(c)
+    k = len(train.class_names)
+    notes = []
+    rows = subsample(train.n_samples, c.max_rows, derive_seed(c.seed, 2))
+    if len(rows) < train.n_samples:
+        notes.append(f"networks trained on a random sample of {len(rows)} of {train.n_samples} training rows")
+    mean, std = train.X.mean(0), train.X.std(0)
+    std[std == 0] = 1.0
+    x_train = ((train.X[rows] - mean) / std).astype(np.float32)  # the networks see standardised features
+    y_train = train.y[rows]
+    x_test = ((test.X - mean) / std).astype(np.float32)
+    x_test_t = torch.from_numpy(x_test).to(device)
+
+    baselines = checks_baseline.dummy_baselines(train.X, train.y, test.X, test.y, k, seed=c.seed)
+    progress(1, 6)
+    d = train.n_features
+    networks = [
+        ("single layer, zero init", MLPSpec((d, k)), "zero"),  # logistic regression
+        ("MLP, all zero", MLPSpec.from_hidden(d, c.hidden, k), "zero"),
+        ("MLP, default init", MLPSpec.from_hidden(d, c.hidden, k), "default"),
+    ]
+    zero_rows, network_scores = [], None
+    for i, (name, spec, init) in enumerate(networks):
+        model = _train(spec, init, x_train, y_train, c, device, derive_seed(c.seed, 3, i))
+        pred = model.predict(x_test_t)[0].cpu().numpy()
+        s = checks_baseline.scores(test.y, pred, k)
+        spread = hidden_spread(model) if len(spec.sizes) > 2 else None
+        scale = float(model.weights[0].detach().abs().max()) if spread is not None else 0.0
+        zero_rows.append(ZeroInitRow(name, str(spec), init, s["accuracy"], s["balanced_accuracy"],
+                                     s["distinct_predictions"], s["distinct_predictions"] == 1,
+                                     None if spread is None else spread <= IDENTICAL_TOL * (1 + scale), spread))
+        if init == "default":
+            network_scores = s
+        progress(2 + i, 6)
+
+    checks = [
+        checks_baseline.class_balance(full.y, full.class_names),
+        checks_baseline.lift_over_baseline(network_scores, baselines["most_frequent"],
+                                           model_name=f"The MLP ({networks[2][1]})"),
+        leakage.single_feature_power(full.X, full.y, full.feature_names, seed=c.seed, max_rows=c.max_rows),
+        leakage.identifier_leakage(full.X, full.y, full.feature_names, seed=c.seed, max_rows=c.max_rows),
+        leakage.contamination(train.X, train.y, test.X, test.y),
+        leakage.importance_concentration(train.X, train.y, test.X, test.y, train.feature_names, seed=c.seed,
+                                         max_rows=None if c.max_rows is None else c.max_rows // 2),
+    ]
+    progress(6, 6)
+    result = BaselineResult(
+        config=c, data=full.describe(), n_train=train.n_samples, n_test=test.n_samples,
+        class_names=train.class_names, baselines=baselines, network=network_scores, zero_init=zero_rows,
+        checks=checks, notes=notes, device=str(device),
+    )
+    result.claims = check_claims(result, test.y)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def check_claims(r: BaselineResult, y_test: np.ndarray) -> list[Claim]:
+    majority = r.baselines["most_frequent"]
+    share = float(np.bincount(y_test).max() / len(y_test))
+    single, zero_mlp, _ = r.zero_init
+    return [
+        Claim("seed", f"A constant prediction of the majority class scores the majority share ({share:.1%}) as "
+              f"accuracy, with balanced accuracy 1/{len(r.class_names)} and MCC 0.",
+              bool(abs(majority["accuracy"] - share) < 1e-12 and abs(majority["balanced_accuracy"] - 1 / len(r.class_names))
+                   < 1e-12 and majority["mcc"] == 0),
+              f"majority baseline on the test set: accuracy {majority['accuracy']:.4f}, balanced accuracy "
+              f"{majority['balanced_accuracy']:.4f}, kappa {majority['kappa']:.4f}, MCC {majority['mcc']:.4f}"),
+        Claim("seed", "A single-layer network initialised with zero parameters predicts a constant.",
+              single.constant,
+              f"it predicts {single.distinct_predictions} distinct classes; accuracy {single.accuracy:.3f}, "
+              f"balanced accuracy {single.balanced_accuracy:.3f}. Zero weights are no obstacle for one layer: "
+              "every weight gets its own gradient from its own input."),
+        Claim("nnprobe", "In an MLP with every parameter zero the hidden units stay identical (symmetry is never "
+              "broken) and a ReLU hidden layer gets no gradient at all, so the network predicts a constant.",
+              bool(zero_mlp.hidden_units_identical and zero_mlp.constant),
+              f"largest difference between hidden units {zero_mlp.hidden_spread:.1e}; it predicts "
+              f"{zero_mlp.distinct_predictions} distinct class(es), balanced accuracy {zero_mlp.balanced_accuracy:.3f}"),
+    ]
