@@ -132,3 +132,26 @@ def test_baseline_cli_checks_and_bad_test_file(tmp_path):
     bad = runner.invoke(app, ["baseline", str(tmp_path / "a.csv"), "--target", "label", "--test",
                               str(tmp_path / "b.csv")])
     assert bad.exit_code == 2 and "feature columns differ" in bad.stderr
+
+
+def test_coin_cli(tmp_path):
+    result = runner.invoke(app, ["coin", "--small", "--out", str(tmp_path / "c"), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["result"]["formulas"][0].startswith("P(more heads than tails in 2N flips)")
+    bad = runner.invoke(app, ["coin", "--p", "0.5,1.5"])
+    assert bad.exit_code == 2 and "strictly between 0 and 1" in bad.stderr
+
+
+def test_compare_cli_prints_the_verdict(tmp_path):
+    ids = list(range(400))
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id,y_true,y_pred\n" + "".join(f"{i},1,{1 if i % 10 else 0}\n" for i in ids))
+    b.write_text("id,y_true,y_pred\n" + "".join(f"{i},1,{1 if i % 20 else 0}\n" for i in ids))
+    result = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "B is better by 5.0 points" in result.stdout and "only B right" in result.stdout
+    missing = runner.invoke(app, ["compare", str(a), str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+    nothing = runner.invoke(app, ["compare"])
+    assert nothing.exit_code == 2 and "--discordance" in nothing.stderr

@@ -167,6 +167,8 @@ def show_summary(report, seconds: float) -> None:
         mark = {True: "[green]holds[/]", False: "[red]does not hold[/]", None: "[yellow]not tested[/]"}[c.holds]
         who = "the article" if c.source == "seed" else "nnprobe"
         out_console.print(f"{mark} ({who}) {escape(c.statement)}\n    [dim]{escape(c.evidence)}[/]", highlight=False)
+    if report.headline:
+        out_console.print(f"[bold]{escape(report.headline)}[/]", highlight=False)
     out_console.print(f"done in {seconds:.1f} s", style="dim")
 
 
@@ -361,3 +363,75 @@ def baseline(
                           hidden=parse_ints(hidden, "--hidden"), epochs=epochs, max_rows=max_rows, seed=seed,
                           device=device)
     run_and_report("baseline", config, study.run, report_baseline.build, out=out, json_out=json_out, quiet=quiet)
+
+
+def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:
+    """A comma-separated list of numbers, e.g. '0.5,0.501'."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} must be comma-separated numbers, e.g. '0.5,0.501'.") from None
+    if not values:
+        raise ConfigError(f"{option} is empty: give at least one number.")
+    return values
+
+
+@app.command()
+@user_errors
+def coin(
+    p: Annotated[str | None, typer.Option(help="Heads-probabilities of the coins, comma-separated [default: 0.5,0.501].")] = None,
+    fair: Annotated[float | None, typer.Option(help="The coin the others race against [default: 0.5].")] = None,
+    max_flips: Annotated[int | None, typer.Option(help="Right end of the curves [default: 100000000].")] = None,
+    confidence: Annotated[str | None, typer.Option(help="Levels for the flips-needed table [default: 0.95,0.99].")] = None,
+    small: SmallOpt = False,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """A loaded coin and a fair one: exact chances against the number of flips (seed 001)."""
+    from nnprobe.report import coin as report_coin
+    from nnprobe.studies import coin as study
+
+    config = build_config(study.CoinConfig, small, p_values=parse_floats(p, "--p"), fair=fair, max_flips=max_flips,
+                          confidences=parse_floats(confidence, "--confidence"))
+    run_and_report("coin", config, study.run, report_coin.build, out=out, json_out=json_out, quiet=quiet)
+
+
+@app.command()
+@user_errors
+def compare(
+    a: Annotated[str | None, typer.Argument(help="Predictions of model A (.csv/.parquet), or one file with both "
+                                            "models' columns (--a-col, --b-col).")] = None,
+    b: Annotated[str | None, typer.Argument(help="Predictions of model B on the same examples.")] = None,
+    kind: Annotated[str, typer.Option(help="classification (predicted labels) or per-query (a metric per query, "
+                                      "e.g. NDCG).")] = "classification",
+    id_col: Annotated[str, typer.Option("--id", help="Example id column.")] = "id",
+    true_col: Annotated[str, typer.Option("--true", help="True label column.")] = "y_true",
+    pred_col: Annotated[str, typer.Option("--pred", help="Predicted label column.")] = "y_pred",
+    metric_col: Annotated[str, typer.Option("--metric", help="Per-query metric column.")] = "metric",
+    a_col: Annotated[str | None, typer.Option(help="With one file: model A's column.")] = None,
+    b_col: Annotated[str | None, typer.Option(help="With one file: model B's column.")] = None,
+    boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 10000,
+    level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Power for the sample sizes.")] = 0.8,
+    lifts: Annotated[str | None, typer.Option(help="Lifts to size for, as fractions [default: 0.005,0.01].")] = None,
+    discordance: Annotated[float | None, typer.Option(help="Share of examples where exactly one model is right "
+                                                     "[default: from the data].")] = None,
+    base_accuracy: Annotated[float | None, typer.Option(help="Accuracy of A [default: from the data].")] = None,
+    seed: SeedOpt = 0,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Is B really better than A? Paired tests, an interval, a verdict and sample sizes (seed 001)."""
+    from nnprobe.report import compare as report_compare
+    from nnprobe.studies import compare as study
+
+    config = study.CompareConfig(a=a, b=b, kind=kind, id_col=id_col, true_col=true_col, pred_col=pred_col,
+                                 metric_col=metric_col, a_col=a_col, b_col=b_col, n_boot=boot, level=level,
+                                 alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts") or (0.005, 0.01),
+                                 discordance=discordance, base_accuracy=base_accuracy, seed=seed)
+    run_and_report("compare", config, study.run, report_compare.build, out=out, json_out=json_out, quiet=quiet)

@@ -49,6 +49,7 @@ class Report:
     metrics: pd.DataFrame  # long format: one row per (keys..., epoch, metric, value)
     claims: list[Claim] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # further files of the run folder (e.g. points.npz)
+    headline: str = ""  # one line shown last in the terminal and first in report.html (e.g. compare's verdict)
 
 
 _env = jinja2.Environment(

@@ -74,7 +74,7 @@ def _check_level(level: float) -> None:
 
 
 def mcnemar_p_value(only_a_correct, only_b_correct):
-    """Exact two-sided McNemar p-value: min(1, 2 P(X <= k)), k the smaller discordant count, X ~ Bin(b + c, 1/2).
+    """Exact two-sided McNemar p-value: min(1, 2 P(X <= k)), X ~ Binomial(only_a + only_b, 1/2), k the smaller count.
 
     The same definition as statsmodels' ``mcnemar(table, exact=True)``; 1 when there are no discordant pairs.
     Vectorised over arrays of counts.

@@ -1,0 +1,126 @@
+"""Load two models' predictions (or per-query metrics) on the same examples, matched by id, with clear errors.
+
+Two files, one per model, each with columns ``id``, ``y_true``, ``y_pred`` (and optionally ``score``); or one
+file with ``id``, ``y_true`` and one prediction column per model. Per-query metrics (e.g. NDCG of each search
+query): columns ``id`` and ``metric`` in each file, or two metric columns of one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nnprobe.data.loaders import _list, _read_table
+from nnprobe.errors import DataError, closest
+
+
+@dataclass
+class PairedPredictions:
+    """Predictions of models A and B on the same examples, in id order."""
+
+    ids: np.ndarray  # [n]
+    y_true: np.ndarray  # [n] labels as strings (classification) or None (per-query metrics)
+    a: np.ndarray  # [n] A's predicted labels (strings) or metric values (float)
+    b: np.ndarray  # [n]
+    a_name: str
+    b_name: str
+    kind: str  # "classification" or "per-query"
+
+    @property
+    def a_correct(self) -> np.ndarray:
+        return self.a == self.y_true
+
+    @property
+    def b_correct(self) -> np.ndarray:
+        return self.b == self.y_true
+
+
+def _column(frame: pd.DataFrame, name: str, source: str, role: str) -> pd.Series:
+    columns = [str(c) for c in frame.columns]
+    if name not in columns:
+        raise DataError(f"{source} has no {role} column {name!r}.{closest(name, columns)} Its columns are "
+                        f"{_list(columns)}; name the right one with the matching option.")
+    return frame[name]
+
+
+def _ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
+    ids = _column(frame, id_col, source, "id").astype(str)
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise DataError(f"{source}: {len(dup)} id(s) appear more than once in column {id_col!r} (e.g. "
+                        f"{', '.join(repr(d) for d in dup[:3])}): each example needs one row.")
+    return ids
+
+
+def _labels(series: pd.Series, source: str) -> pd.Series:
+    """Labels compared as text, so that 1, 1.0 and '1' in different files agree; missing labels are an error."""
+    if series.isna().any():
+        raise DataError(f"{source}: column {series.name!r} has {int(series.isna().sum())} missing label(s): give a "
+                        "label for every example (or drop those rows from both files).")
+    if pd.api.types.is_float_dtype(series) and np.all(np.mod(series, 1) == 0):
+        series = series.astype("Int64")
+    return series.astype(str)
+
+
+def _metric(series: pd.Series, source: str, name: str) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.fillna(0))
+    if bad.any():
+        raise DataError(f"{source}: metric column {name!r} has {int(bad.sum())} missing or non-numeric value(s) "
+                        f"(e.g. {series[bad].astype(str).iloc[0]!r}): give a number for every query.")
+    return values.to_numpy(dtype=np.float64)
+
+
+def _check_size(n: int, what: str) -> None:
+    if n < 2:
+        raise DataError(f"{what} has {n} example(s) in common: a comparison needs at least 2 (hundreds for a "
+                        "useful answer).")
+
+
+def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_col: str = "id",
+              true_col: str = "y_true", pred_col: str = "y_pred", metric_col: str = "metric",
+              a_col: str | None = None, b_col: str | None = None) -> PairedPredictions:
+    """Load and match two models' outputs. With ``b`` None, ``a`` is one file holding both models' columns
+    ``a_col`` and ``b_col``."""
+    if kind not in ("classification", "per-query"):
+        raise DataError(f"kind {kind!r} is unknown: use classification or per-query.")
+    if b is None:
+        if not (a_col and b_col):
+            raise DataError("one file compares two of its columns: name them with --a-col and --b-col "
+                            "(or give two files, one per model).")
+        frame = _read_table(Path(a))
+        ids = _ids(frame, id_col, a)
+        _check_size(len(frame), a)
+        if kind == "per-query":
+            return PairedPredictions(ids.to_numpy(), None, _metric(_column(frame, a_col, a, "metric"), a, a_col),
+                                     _metric(_column(frame, b_col, a, "metric"), a, b_col), a_col, b_col, kind)
+        return PairedPredictions(ids.to_numpy(), _labels(_column(frame, true_col, a, "true-label"), a).to_numpy(),
+                                 _labels(_column(frame, a_col, a, "prediction"), a).to_numpy(),
+                                 _labels(_column(frame, b_col, a, "prediction"), a).to_numpy(), a_col, b_col, kind)
+
+    fa, fb = _read_table(Path(a)), _read_table(Path(b))
+    ids_a, ids_b = _ids(fa, id_col, a), _ids(fb, id_col, b)
+    only_a, only_b = sorted(set(ids_a) - set(ids_b)), sorted(set(ids_b) - set(ids_a))
+    if only_a or only_b:
+        parts = [f"{len(x)} id(s) only in {src} (e.g. {', '.join(repr(i) for i in x[:3])})"
+                 for x, src in ((only_a, a), (only_b, b)) if x]
+        raise DataError("the two files do not cover the same examples: " + "; ".join(parts)
+                        + ". Compare models on the same examples: keep the common ids in both files.")
+    _check_size(len(ids_a), "the pair of files")
+    fa = fa.assign(_id=ids_a.to_numpy()).set_index("_id")
+    fb = fb.assign(_id=ids_b.to_numpy()).set_index("_id").loc[fa.index]
+    names = (Path(a).stem, Path(b).stem) if Path(a).stem != Path(b).stem else (a, b)
+    if kind == "per-query":
+        return PairedPredictions(fa.index.to_numpy(), None, _metric(_column(fa, metric_col, a, "metric"), a, metric_col),
+                                 _metric(_column(fb, metric_col, b, "metric"), b, metric_col), *names, kind)
+    true_a, true_b = _labels(_column(fa, true_col, a, "true-label"), a), _labels(_column(fb, true_col, b, "true-label"), b)
+    differ = true_a.to_numpy() != true_b.to_numpy()
+    if differ.any():
+        first = fa.index[np.argmax(differ)]
+        raise DataError(f"the true labels differ between the files for {int(differ.sum())} id(s) (e.g. id {first!r}: "
+                        f"{true_a.loc[first]!r} vs {true_b.loc[first]!r}): both files must hold the same truth.")
+    return PairedPredictions(fa.index.to_numpy(), true_a.to_numpy(), _labels(_column(fa, pred_col, a, "prediction"), a).to_numpy(),
+                             _labels(_column(fb, pred_col, b, "prediction"), b).to_numpy(), *names, kind)
