@@ -19,6 +19,10 @@ from rich.table import Table as RichTable
 
 import nnprobe
 from nnprobe.errors import ConfigError, UserInputError
+from nnprobe.studies.backprop import BackpropConfig
+from nnprobe.studies.baseline import BaselineConfig
+from nnprobe.studies.cluster import ClusterConfig
+from nnprobe.studies.memorize import MemorizeConfig
 from nnprobe.text import fmt
 
 app = typer.Typer(
@@ -94,6 +98,13 @@ def default_of(config_cls, name: str) -> str:
                 value = ",".join(str(v) for v in value)
             return f" [default: {value}]"
     raise KeyError(name)
+
+
+# '[default: X]' help suffixes, read from each study's config (those modules load without torch).
+_d = functools.partial(default_of, MemorizeConfig)
+_b = functools.partial(default_of, BackpropConfig)
+_c = functools.partial(default_of, ClusterConfig)
+_bl = functools.partial(default_of, BaselineConfig)
 
 
 def build_config(config_cls, small: bool, **options):
@@ -172,15 +183,6 @@ def show_summary(report, seconds: float) -> None:
     out_console.print(f"done in {seconds:.1f} s", style="dim")
 
 
-def _memorize_default(name: str) -> str:
-    from nnprobe.studies.memorize import MemorizeConfig
-
-    return default_of(MemorizeConfig, name)
-
-
-_d = _memorize_default
-
-
 @app.command()
 @user_errors
 def memorize(
@@ -244,15 +246,6 @@ def describe(
     out_console.print(table)
 
 
-def _backprop_default(name: str) -> str:
-    from nnprobe.studies.backprop import BackpropConfig
-
-    return default_of(BackpropConfig, name)
-
-
-_b = _backprop_default
-
-
 @app.command()
 @user_errors
 def backprop(
@@ -278,15 +271,6 @@ def backprop(
     config = build_config(study.BackpropConfig, small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
                           net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device)
     run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)
-
-
-def _cluster_default(name: str) -> str:
-    from nnprobe.studies.cluster import ClusterConfig
-
-    return default_of(ClusterConfig, name)
-
-
-_c = _cluster_default
 
 
 @app.command()
@@ -328,12 +312,6 @@ def cluster(
     run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)
 
 
-def _baseline_default(name: str) -> str:
-    from nnprobe.studies.baseline import BaselineConfig
-
-    return default_of(BaselineConfig, name)
-
-
 @app.command()
 @user_errors
 def baseline(
@@ -343,11 +321,11 @@ def baseline(
     test: Annotated[str | None, typer.Option(help="A separate test file with the same columns "
                                              "[default: a stratified split of DATA].")] = None,
     test_size: Annotated[float | None, typer.Option(help="Held-out share without --test."
-                                                    + _baseline_default("test_size"))] = None,
-    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes of the MLPs." + _baseline_default("hidden"))] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs of every network." + _baseline_default("epochs"))] = None,
+                                                    + _bl("test_size"))] = None,
+    hidden: Annotated[str | None, typer.Option(help="Hidden layer sizes of the MLPs." + _bl("hidden"))] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs of every network." + _bl("epochs"))] = None,
     max_rows: Annotated[int | None, typer.Option(help="Rows used for training and leakage checks; larger data is "
-                                                 "sampled." + _baseline_default("max_rows"))] = None,
+                                                 "sampled." + _bl("max_rows"))] = None,
     small: SmallOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
