@@ -87,3 +87,11 @@ def test_digits_reach_95_percent():
     confusion = np.asarray(r.confusion)
     assert confusion.sum() == r.n_test and np.trace(confusion) / r.n_test == pytest.approx(r.final_test_accuracy)
     assert np.allclose(np.asarray(r.sample_probabilities).sum(1), 1, atol=1e-5)
+
+
+def test_article_claims_are_not_judged_on_other_settings():
+    r = backprop.run(backprop.BackpropConfig.small(w0=3.0, epochs=1, device="cpu"))
+    article = {c.statement: c.holds for c in r.claims if c.source == "seed"}
+    assert article["At w = 2 the total squared error is 120."] is None  # not tested: w0 = 3 is not the article's
+    assert article["At w = 7 the loss is 270."] is None
+    assert r.line.total == 30  # (4 - 3)^2 * 30: the run itself is still computed for w0 = 3

@@ -108,11 +108,23 @@ def test_clean_real_data_has_no_fail():
     assert worst(results) != "fail", [(r.name, r.status, r.message) for r in results]
 
 
-def test_subsample_is_seeded_sorted_and_bounded():
-    rows = leakage.subsample(100000, 5000, seed=3)
-    assert len(rows) == 5000 and np.all(np.diff(rows) > 0)
-    assert np.array_equal(rows, leakage.subsample(100000, 5000, seed=3))
-    assert np.array_equal(leakage.subsample(50, 5000, seed=3), np.arange(50))
+def test_subsample_is_seeded_sorted_stratified_and_keeps_rare_classes():
+    y = np.r_[np.zeros(99_000, int), np.ones(998, int), np.full(2, 2)]  # class 2: two rows in 100,000
+    rows = leakage.subsample(y, 5000, seed=3)
+    assert np.all(np.diff(rows) > 0) and np.array_equal(rows, leakage.subsample(y, 5000, seed=3))
+    counts = np.bincount(y[rows], minlength=3)
+    assert counts[2] == 2  # a rare class is kept whole, never sampled away
+    assert counts[0] == round(5000 * 0.99) and counts[1] == round(5000 * 0.00998)  # the rest in proportion
+    assert np.array_equal(leakage.subsample(y[:50], 5000, seed=3), np.arange(50))
+
+
+def test_a_sample_of_rare_classes_gives_no_false_leak():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(3000, 3))
+    y = np.zeros(3000, int)
+    y[rng.choice(3000, 4, replace=False)] = 1  # 4 rare rows: an unstratified 100-row sample would often lose them
+    check = leakage.single_feature_power(X, y, ["a", "b", "c"], max_rows=100)
+    assert check.status == "pass" and max(check.values["balanced_accuracy"].values()) < 0.9
 
 
 def test_check_result_status_is_validated():

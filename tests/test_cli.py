@@ -49,6 +49,9 @@ def test_memorize_summary_shows_claims(tmp_path):
         (["memorize", "--device", "tpu"], "device 'tpu' is unknown"),
         (["describe", "missing.csv", "--target", "y"], "does not exist"),
         (["describe", "sklearn:wines"], "Did you mean 'wine'"),
+        (["cluster", "--small", "--classes", "60"], "5 points per class"),
+        (["compare", "--discordance", "0.1", "--base-accuracy", "1.5"], "base_accuracy=1.5 must be a fraction"),
+        (["coin", "--small", "--out", __file__], "is a file"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message):

@@ -128,3 +128,10 @@ def test_split_refuses_too_few_rows():
     ds = Dataset(np.zeros((5, 2)), np.array([0, 0, 0, 0, 1]), ["a", "b"], ["x", "y"], "tiny")
     with pytest.raises(DataError, match="too few rows.*class 'y' has 1 row"):
         split(ds)
+
+
+def test_split_refuses_to_leave_a_class_out_of_a_part():
+    y = np.r_[np.zeros(298, int), np.ones(2, int)]  # 2 rare rows: a 25% test part would get none of them
+    ds = Dataset(np.random.default_rng(0).normal(size=(300, 2)), y, ["a", "b"], ["common", "rare"], "t")
+    with pytest.raises(DataError, match="class 'rare' has too few rows"):
+        split(ds, test_size=0.25, seed=0)

@@ -1,7 +1,7 @@
 """Tests of the run folder: atomic writes, JSON without NaN, escaped HTML, files that agree with the result."""
 
 import json
-import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +9,8 @@ import pytest
 
 from nnprobe.report import Report, Section, Table, to_jsonable, write
 from nnprobe.report import memorize as report_memorize
-from nnprobe.report.runfolder import write_run
+from nnprobe.errors import ConfigError
+from nnprobe.report.runfolder import check_out, write_run
 from nnprobe.studies import Claim, memorize
 
 
@@ -21,20 +22,39 @@ def test_to_jsonable_handles_numpy_and_non_finite():
 
 
 def test_interrupted_write_leaves_no_results(tmp_path, monkeypatch):
-    real_replace = os.replace
+    real_write = Path.write_bytes
     calls = []
 
-    def replace_then_fail(src, dst):
-        calls.append(dst)
+    def write_then_fail(self, data):
+        calls.append(self.name)
         if len(calls) == 2:
-            raise KeyboardInterrupt  # the user presses Ctrl-C halfway through moving files in
-        real_replace(src, dst)
+            raise KeyboardInterrupt  # the user presses Ctrl-C halfway through writing the files
+        return real_write(self, data)
 
-    monkeypatch.setattr(os, "replace", replace_then_fail)
+    monkeypatch.setattr(Path, "write_bytes", write_then_fail)
     with pytest.raises(KeyboardInterrupt):
         write_run(tmp_path / "run", {"a.txt": "1", "b.txt": "2", "results.json": "{}"})
-    assert not (tmp_path / "run" / "results.json").exists()  # results.json goes last: a reader sees no run
-    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # and the staging folder is gone
+    assert list(tmp_path.iterdir()) == []  # neither a partial run folder nor the staging folder is left
+
+
+def test_an_earlier_run_is_replaced_whole(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"config.json": "{}", "points.npz": b"old", "results.json": "{}"})
+    write_run(out, {"config.json": "{}", "results.json": '{"new": 1}'})
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "results.json"]  # no stale points.npz
+    assert json.loads((out / "results.json").read_text()) == {"new": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_out_that_cannot_take_a_run_is_refused(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="already holds other files"):
+        write_run(tmp_path / "notes", {"results.json": "{}"})
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep me"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        check_out(tmp_path / "file")
 
 
 def test_html_escapes_user_strings(tmp_path):

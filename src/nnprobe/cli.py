@@ -3,6 +3,7 @@ folder and show a summary. Bad input ends with a one-line message on stderr and 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -22,6 +23,8 @@ from nnprobe.errors import ConfigError, UserInputError
 from nnprobe.studies.backprop import BackpropConfig
 from nnprobe.studies.baseline import BaselineConfig
 from nnprobe.studies.cluster import ClusterConfig
+from nnprobe.studies.coin import CoinConfig
+from nnprobe.studies.compare import CompareConfig
 from nnprobe.studies.memorize import MemorizeConfig
 from nnprobe.text import fmt
 
@@ -105,6 +108,8 @@ _d = functools.partial(default_of, MemorizeConfig)
 _b = functools.partial(default_of, BackpropConfig)
 _c = functools.partial(default_of, ClusterConfig)
 _bl = functools.partial(default_of, BaselineConfig)
+_co = functools.partial(default_of, CoinConfig)
+_cm = functools.partial(default_of, CompareConfig)
 
 
 def build_config(config_cls, small: bool, **options):
@@ -117,14 +122,17 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
     """Run a study with a progress bar, write its run folder, and show the summary (or the JSON)."""
     from nnprobe import report as report_mod
 
+    out = out or report_mod.default_out(command)
+    report_mod.check_out(out)  # a bad --out fails now, not after the work
     show_bar = not quiet and sys.stderr.isatty()
     with Progress(TextColumn(f"[bold]{command}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                   TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
         task = bar.add_task(command, total=None)
         result = study_run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    report = build_report(result)
-    out = out or report_mod.default_out(command)
-    html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds, device=result.device)
+    with err_console.status("writing the report (figures, report.html)…") if show_bar else contextlib.nullcontext():
+        report = build_report(result)
+        html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds,
+                                device=result.device)
     if json_out:
         sys.stdout.write((Path(out) / "results.json").read_text())
     elif not quiet:
@@ -359,10 +367,10 @@ def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:
 @app.command()
 @user_errors
 def coin(
-    p: Annotated[str | None, typer.Option(help="Heads-probabilities of the coins, comma-separated [default: 0.5,0.501].")] = None,
-    fair: Annotated[float | None, typer.Option(help="The coin the others race against [default: 0.5].")] = None,
-    max_flips: Annotated[int | None, typer.Option(help="Right end of the curves [default: 100000000].")] = None,
-    confidence: Annotated[str | None, typer.Option(help="Levels for the flips-needed table [default: 0.95,0.99].")] = None,
+    p: Annotated[str | None, typer.Option(help="Heads-probabilities of the coins, comma-separated." + _co("p_values"))] = None,
+    fair: Annotated[float | None, typer.Option(help="The coin the others race against." + _co("fair"))] = None,
+    max_flips: Annotated[int | None, typer.Option(help="Right end of the curves." + _co("max_flips"))] = None,
+    confidence: Annotated[str | None, typer.Option(help="Levels for the flips-needed table." + _co("confidences"))] = None,
     small: SmallOpt = False,
     out: OutOpt = None,
     json_out: JsonOpt = False,
@@ -383,19 +391,19 @@ def compare(
     a: Annotated[str | None, typer.Argument(help="Predictions of model A (.csv/.parquet), or one file with both "
                                             "models' columns (--a-col, --b-col).")] = None,
     b: Annotated[str | None, typer.Argument(help="Predictions of model B on the same examples.")] = None,
-    kind: Annotated[str, typer.Option(help="classification (predicted labels) or per-query (a metric per query, "
-                                      "e.g. NDCG).")] = "classification",
-    id_col: Annotated[str, typer.Option("--id", help="Example id column.")] = "id",
-    true_col: Annotated[str, typer.Option("--true", help="True label column.")] = "y_true",
-    pred_col: Annotated[str, typer.Option("--pred", help="Predicted label column.")] = "y_pred",
-    metric_col: Annotated[str, typer.Option("--metric", help="Per-query metric column.")] = "metric",
+    kind: Annotated[str | None, typer.Option(help="classification (predicted labels) or per-query (a metric per "
+                                             "query, e.g. NDCG)." + _cm("kind"))] = None,
+    id_col: Annotated[str | None, typer.Option("--id", help="Example id column." + _cm("id_col"))] = None,
+    true_col: Annotated[str | None, typer.Option("--true", help="True label column." + _cm("true_col"))] = None,
+    pred_col: Annotated[str | None, typer.Option("--pred", help="Predicted label column." + _cm("pred_col"))] = None,
+    metric_col: Annotated[str | None, typer.Option("--metric", help="Per-query metric column." + _cm("metric_col"))] = None,
     a_col: Annotated[str | None, typer.Option(help="With one file: model A's column.")] = None,
     b_col: Annotated[str | None, typer.Option(help="With one file: model B's column.")] = None,
-    boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 10000,
-    level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
-    power: Annotated[float, typer.Option(help="Power for the sample sizes.")] = 0.8,
-    lifts: Annotated[str | None, typer.Option(help="Lifts to size for, as fractions [default: 0.005,0.01].")] = None,
+    boot: Annotated[int | None, typer.Option(help="Bootstrap resamples." + _cm("n_boot"))] = None,
+    level: Annotated[float | None, typer.Option(help="Confidence level of the intervals." + _cm("level"))] = None,
+    alpha: Annotated[float | None, typer.Option(help="Significance level." + _cm("alpha"))] = None,
+    power: Annotated[float | None, typer.Option(help="Power for the sample sizes." + _cm("power"))] = None,
+    lifts: Annotated[str | None, typer.Option(help="Lifts to size for, as fractions." + _cm("lifts"))] = None,
     discordance: Annotated[float | None, typer.Option(help="Share of examples where exactly one model is right "
                                                      "[default: from the data].")] = None,
     base_accuracy: Annotated[float | None, typer.Option(help="Accuracy of A [default: from the data].")] = None,
@@ -408,8 +416,8 @@ def compare(
     from nnprobe.report import compare as report_compare
     from nnprobe.studies import compare as study
 
-    config = study.CompareConfig(a=a, b=b, kind=kind, id_col=id_col, true_col=true_col, pred_col=pred_col,
-                                 metric_col=metric_col, a_col=a_col, b_col=b_col, n_boot=boot, level=level,
-                                 alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts") or (0.005, 0.01),
-                                 discordance=discordance, base_accuracy=base_accuracy, seed=seed)
+    config = build_config(study.CompareConfig, False, a=a, b=b, kind=kind, id_col=id_col, true_col=true_col,
+                          pred_col=pred_col, metric_col=metric_col, a_col=a_col, b_col=b_col, n_boot=boot, level=level,
+                          alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts"), discordance=discordance,
+                          base_accuracy=base_accuracy, seed=seed)
     run_and_report("compare", config, study.run, report_compare.build, out=out, json_out=json_out, quiet=quiet)

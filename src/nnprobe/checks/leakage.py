@@ -10,22 +10,36 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
 from nnprobe.checks import CheckResult
+from nnprobe.errors import DataError
 
 SINGLE_FAIL, SINGLE_WARN = 0.97, 0.90  # balanced accuracy of one feature alone (breast_cancer's best: 0.89)
 ORDER_FAIL, ORDER_WARN = 0.90, 0.75  # balanced accuracy of the row index or an ID-like column alone
 SHARE_FAIL, SHARE_WARN = 0.8, 0.5  # share of the importance carried by the top feature
 
 
-def subsample(n: int, max_rows: int | None, seed: int) -> np.ndarray:
-    """Row indices: all rows, or a seeded sample of ``max_rows`` of them (sorted, so order checks still see order)."""
+def subsample(y: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
+    """Row indices: all rows, or a seeded sample of about ``max_rows`` stratified by class, keeping at least
+    3 rows of every class (all of a rarer one), so a sample never loses a class. Sorted, so order checks
+    still see the order."""
+    n = len(y)
     if max_rows is None or n <= max_rows:
         return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        take = min(len(rows), max(3, round(max_rows * len(rows) / n)))
+        keep.append(rng.choice(rows, size=take, replace=False))
+    return np.sort(np.concatenate(keep))
 
 
 def _tree_score(column: np.ndarray, y: np.ndarray, seed: int) -> float:
     """3-fold cross-validated balanced accuracy of a depth-3 tree on one column."""
-    folds = StratifiedKFold(n_splits=min(3, int(np.bincount(y).min())), shuffle=True, random_state=seed)
+    _, counts = np.unique(y, return_counts=True)
+    if len(counts) < 2 or counts.min() < 2:
+        raise DataError("leakage checks need at least 2 classes with at least 2 rows each: add rows of the rare "
+                        "classes or drop them.")
+    folds = StratifiedKFold(n_splits=min(3, int(counts.min())), shuffle=True, random_state=seed)
     tree = DecisionTreeClassifier(max_depth=3, random_state=seed)
     return float(cross_val_score(tree, column.reshape(-1, 1), y, cv=folds, scoring="balanced_accuracy").mean())
 
@@ -36,7 +50,7 @@ def _sample_note(n_used: int, n_total: int) -> str:
 
 def single_feature_power(X, y, names, *, seed: int = 0, max_rows: int | None = 20000) -> CheckResult:
     """Each feature alone, through a shallow tree: does one nearly determine the target?"""
-    rows = subsample(len(y), max_rows, seed)
+    rows = subsample(y, max_rows, seed)
     per_feature = {name: _tree_score(X[rows, j], y[rows], seed) for j, name in enumerate(names)}
     ranked = sorted(per_feature.items(), key=lambda kv: -kv[1])
     top, best = ranked[0]
@@ -56,7 +70,7 @@ def single_feature_power(X, y, names, *, seed: int = 0, max_rows: int | None = 2
 
 def identifier_leakage(X, y, names, *, seed: int = 0, max_rows: int | None = 20000) -> CheckResult:
     """The row index, and any integer column unique per row or sorted, as a predictor of the target."""
-    rows = subsample(len(y), max_rows, seed)
+    rows = subsample(y, max_rows, seed)
     candidates = {"(row order)": rows.astype(np.float64)}
     for j, name in enumerate(names):
         col = X[:, j]
@@ -121,8 +135,8 @@ def contamination(x_train, y_train, x_test, y_test) -> CheckResult:
 def importance_concentration(x_train, y_train, x_test, y_test, names, *, seed: int = 0,
                              max_rows: int | None = 10000) -> CheckResult:
     """Random-forest and held-out permutation importance: does one feature carry most of it?"""
-    train_rows = subsample(len(y_train), max_rows, seed)
-    test_rows = subsample(len(y_test), max_rows // 2 if max_rows else None, seed + 1)
+    train_rows = subsample(y_train, max_rows, seed)
+    test_rows = subsample(y_test, max_rows // 2 if max_rows else None, seed + 1)
     forest = RandomForestClassifier(n_estimators=100, max_depth=12, random_state=seed, n_jobs=-1)
     forest.fit(x_train[train_rows], y_train[train_rows])
     impurity = forest.feature_importances_

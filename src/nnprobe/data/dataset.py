@@ -90,6 +90,16 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[
         raise DataError(f"too few rows for a train/test split: {n} rows; give at least 4.")
     rows = np.arange(n)
     train_rows, test_rows = train_test_split(rows, test_size=test_size, random_state=seed, stratify=stratify)
+    if dataset.is_classification:
+        for side, part in (("test", test_rows), ("training", train_rows)):
+            missing = np.flatnonzero(np.bincount(dataset.y[part], minlength=dataset.n_classes) == 0)
+            if missing.size:
+                rare = dataset.class_names[int(missing[0])]
+                raise DataError(
+                    f"class {rare!r} has too few rows ({int(counts[missing[0]])}) to appear in both parts of a "
+                    f"{1 - test_size:.0%}/{test_size:.0%} split: its {side} part would have none. Add rows of that "
+                    "class, change the test size, or give a separate test file."
+                )
     return dataset.subset(np.sort(train_rows), source_suffix=" (train)"), dataset.subset(
         np.sort(test_rows), source_suffix=" (test)"
     )

@@ -108,7 +108,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"data file '{path}' is empty: it needs a header row and at least one data row.") from None
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read '{path}': {first}. Check that it is a valid {path.suffix} file.") from None
     if frame.shape[0] == 0:
         raise DataError(f"data file '{path}' has a header but no data rows: add rows.")

@@ -15,7 +15,6 @@ _WHERE = {
     "resolve_device": "ensemble",
     "History": "train",
     "Trainer": "train",
-    "fit": "train",
     "member_losses": "train",
 }
 

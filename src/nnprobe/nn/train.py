@@ -200,16 +200,3 @@ class Trainer:
             seconds=seconds,
         )
 
-
-def fit(
-    model: Ensemble,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    config: TrainConfig,
-    *,
-    x_eval: torch.Tensor | None = None,
-    y_eval: torch.Tensor | None = None,
-    progress: Progress | None = None,
-) -> History:
-    """Train ``model`` on (x, y) with ``config``; see :meth:`Trainer.fit`."""
-    return Trainer(model, config).fit(x, y, x_eval=x_eval, y_eval=y_eval, progress=progress)

@@ -25,7 +25,8 @@ def _curves(r: CoinResult) -> bytes:
         right.axhline(conf, color="grey", linewidth=0.6)
     right.set(xscale="log", xlabel="flips of each coin", ylabel="probability", ylim=(0, 1.02),
               title=f"Loaded against fair (p = {r.config.fair:g}), n flips each")
-    right.legend(fontsize=8)
+    if r.beats_fair:
+        right.legend(fontsize=8)
     return figure_png(fig)
 
 
@@ -40,8 +41,9 @@ def build(r: CoinResult) -> Report:
                   [[f"{r.flips[i]:,}", *[f"{v[i]:.6f}" for v in r.more_heads.values()],
                     *[f"{v[i]:.6f}" for v in r.beats_fair.values()]] for i in picks])
     sections = [Section("The formula", [
-        "The article plots this curve but leaves out the formula; here it is, computed exactly (binomial survival "
-        "functions in log space, no simulation, no overflow at 10^8 flips):", *r.formulas,
+        "The article plots this curve but leaves out the formula; here it is, computed exactly (scipy's binomial "
+        "survival function and, for the race, a sum over the likely head counts; no simulation, no overflow at "
+        "10^8 flips):", *r.formulas,
     ], tables=[curve, needed], figures=["coin_curves.png"])]
     rows = []
     for p, values in r.more_heads.items():

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnprobe.errors import ConfigError
+
 RESULTS_SCHEMA = "nnprobe.results/1"
 
 
@@ -64,45 +66,53 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def dumps(obj) -> str:
     """Indented JSON of ``obj`` after :func:`to_jsonable` (NaN never reaches the file)."""
     return json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n"
 
 
-def write_run(out: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write every file of a run into ``out`` so that no half-written result is ever visible.
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot take a run folder, before any work is done."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give a folder (new, empty, or an earlier nnprobe run).")
+    if out.is_dir() and any(out.iterdir()) and not (out / "config.json").exists():
+        raise ConfigError(f"--out {out} already holds other files: give a new or empty folder (an earlier nnprobe run "
+                          "folder is replaced whole).")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the parent folder of --out {out}: {exc.strerror}.") from None
+    if not os.access(out.parent, os.W_OK):
+        raise ConfigError(f"cannot write into {out.parent}: choose an --out in a folder you can write to.")
 
-    All files are first written to a staging folder beside ``out``; then each is moved into ``out`` by an
-    atomic rename, ``results.json`` last, so a reader who sees results.json sees a complete run.
+
+def write_run(out: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """Write every file of a run so that no half-written result is ever visible.
+
+    The files go into a staging folder beside ``out``, which then takes ``out``'s place by a rename. An earlier
+    run in ``out`` is moved aside first and deleted after, so no stale file of it mixes with the new run; if
+    anything fails, ``out`` is left as it was.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_out(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    old = out.parent / f".{out.name}.{staging.name.rsplit('.', 2)[-2]}.old"
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        out.mkdir(parents=True, exist_ok=True)
-        names = sorted(files, key=lambda n: n == "results.json")
-        for name in names:
-            os.replace(staging / name, out / name)
+        if out.exists():
+            os.rename(out, old)
+        os.rename(staging, out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the run folder {out}: {exc.strerror or exc}.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if old.exists():
+            if out.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(old, out)  # the new run did not land: put the earlier one back
     return [out / name for name in files]
 
 

@@ -131,7 +131,7 @@ def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineRes
     full, train, test = _load(c)
     k = len(train.class_names)
     notes = []
-    rows = subsample(train.n_samples, c.max_rows, derive_seed(c.seed, 2))
+    rows = subsample(train.y, c.max_rows, derive_seed(c.seed, 2))
     if len(rows) < train.n_samples:
         notes.append(f"networks trained on a random sample of {len(rows)} of {train.n_samples} training rows")
     mean, std = train.X.mean(0), train.X.std(0)

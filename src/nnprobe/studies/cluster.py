@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnprobe.errors import ConfigError
+from nnprobe.errors import ConfigError, DataError
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec
 from nnprobe.studies import Claim, Progress, derive_seed, no_progress
@@ -48,8 +48,9 @@ class ClusterConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.dims or min(self.dims) < 1 or len(set(self.dims)) != len(self.dims):
             raise ConfigError(f"dims {self.dims} must be distinct positive integers, e.g. 2,3.")
-        if self.n_points < 10 or self.n_classes < 2:
-            raise ConfigError(f"need at least 10 points and 2 classes (got {self.n_points} and {self.n_classes}).")
+        if self.n_classes < 2 or self.n_points < 5 * self.n_classes:
+            raise ConfigError(f"{self.n_points} points for {self.n_classes} classes: give at least 2 classes and 5 "
+                              "points per class, so that every class can be measured.")
         if not self.high > self.low:
             raise ConfigError(f"the box [{self.low}, {self.high}] is empty: give low < high.")
         if self.input_lr < 0 or self.input_momentum < 0:
@@ -148,6 +149,11 @@ def _datasets(c: ClusterConfig):
 
     if c.data is not None:
         ds = load(c.data, target=c.target)
+        counts = np.bincount(ds.y, minlength=ds.n_classes)
+        if counts.min() < 5:
+            rare = ds.class_names[int(counts.argmin())]
+            raise DataError(f"{ds.source}: class {rare!r} has {int(counts.min())} row(s); measuring how the points "
+                            "separate needs at least 5 per class. Drop that class or add rows.")
         center, scale = ds.X.mean(0), ds.X.std(0)
         scale[scale == 0] = 1.0  # a constant feature stays put and is seen as 0
         return [(ds.source, [ds] * c.n_seeds, center, scale)]
@@ -227,7 +233,7 @@ def check_claims(r: ClusterResult) -> list[Claim]:
     for label, runs in groups.items():
         first = [run.snapshots[0].knn_accuracy for run in runs]
         last = [run.snapshots[-1].knn_accuracy for run in runs]
-        early = [next((sn.knn_accuracy for sn in run.snapshots if sn.epoch >= 500), None) for run in runs]
+        early = [next((sn.knn_accuracy for sn in run.snapshots if sn.epoch == 500), None) for run in runs]
         claims.append(Claim(
             "seed", f"{label}: as gradient descent moves the points, they form class clusters.",
             bool(min(last) >= 0.9 and min(last) > max(first) + 0.2),

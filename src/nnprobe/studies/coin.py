@@ -109,7 +109,7 @@ def check_claims(r: CoinResult) -> list[Claim]:
 
     c = r.config
     claims = []
-    if (c.fair, 0.501) == (0.5, 0.501) or 0.501 in c.p_values:
+    if c.fair == 0.5 and 0.501 in c.p_values:  # the article's two coins
         one = head_race(0.501, 0.5, 1)
         claims.append(Claim(
             "seed", "One flip tells almost nothing: loaded heads & fair tails has chance 501/2000, the reverse 499/2000.",

@@ -46,6 +46,10 @@ class CompareConfig:
             raise ConfigError(f"alpha={self.alpha} must lie between 0 and 0.5, e.g. 0.05.")
         if any(not 0 < x < 1 for x in self.lifts):
             raise ConfigError(f"lifts {self.lifts} must be fractions between 0 and 1, e.g. 0.005,0.01.")
+        for name in ("discordance", "base_accuracy"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < 1:
+                raise ConfigError(f"{name}={value} must be a fraction strictly between 0 and 1, e.g. 0.06.")
         if self.a is None and (self.discordance is None or self.base_accuracy is None):
             raise ConfigError("give the two models' predictions (A and B), or, for sample sizes alone, both "
                               "--discordance and --base-accuracy.")
