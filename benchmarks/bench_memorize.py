@@ -98,8 +98,9 @@ def engine_flops(cfg: MemorizeConfig) -> float:
         forward   2*n*(d*h + h*k)
         backward  2*n*d*h           (layer 1: weight gradient only; the inputs need no gradient)
                 + 2*2*n*h*k         (layer 2: weight and input gradients)
-    and per recorded epoch, a forward pass on the training and the held-out rows:
-        eval      2*(n + n_heldout)*(d*h + h*k)
+    and per recorded epoch, a forward pass on the held-out rows (the training rows' metrics come from the next
+    step's own forward pass; only the last record evaluates the training rows separately):
+        eval      2*n_heldout*(d*h + h*k), plus 2*n*(d*h + h*k) once
     """
     n, n_h, k = cfg.n_samples, cfg.n_heldout, cfg.n_classes
     (h,) = cfg.hidden
@@ -107,7 +108,7 @@ def engine_flops(cfg: MemorizeConfig) -> float:
     total = 0
     for d in cfg.n_features:
         step = 2 * n * (d * h + h * k) + 2 * n * d * h + 2 * 2 * n * h * k
-        total += cfg.epochs * step + records * 2 * (n + n_h) * (d * h + h * k)
+        total += cfg.epochs * step + (records * n_h + n) * 2 * (d * h + h * k)
     return float(total * cfg.n_seeds)
 
 

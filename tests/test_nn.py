@@ -207,3 +207,21 @@ def test_spec_and_options_are_validated():
         TrainConfig(optimizer="lbfgs")
     with pytest.raises(ConfigError, match="input_sizes"):
         Ensemble(MLPSpec((5, 2)), seeds=[0, 1], input_sizes=[4, 2])
+
+
+@pytest.mark.parametrize("stop_loss", [None, 0.5])
+def test_every_recorded_training_metric_is_that_epochs_weights(blobs, stop_loss):
+    # Full batch: the training metrics of a record come from the next step's forward pass; they must equal a
+    # separate evaluation of a copy of the weights taken at the record.
+    x, y = blobs
+    ens = Ensemble(MLPSpec((6, 8, 3)), seeds=[0, 1, 2])
+    copies = []
+    h = Trainer(ens, TrainConfig(epochs=40, lr=0.05, log_every=7, stop_loss=stop_loss)).fit(
+        x, y, on_record=lambda _e: copies.append([ens.member(i) for i in range(3)]))
+    assert len(copies) == len(h.epochs)
+    for t, members in enumerate(copies):
+        for i, m in enumerate(members):
+            with torch.no_grad():
+                out = m(x)
+            assert h.loss[t, i] == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
+            assert h.train_accuracy[t, i] == pytest.approx((out.argmax(1) == y).float().mean().item())

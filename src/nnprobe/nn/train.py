@@ -87,10 +87,13 @@ class Trainer:
         self._active = torch.ones(M, dtype=torch.bool, device=dev)  # members still training
         self._stopped = torch.full((M,), -1, dtype=torch.long, device=dev)  # epoch a member stopped at
 
-    def step(self, xt: torch.Tensor, y: torch.Tensor, epoch: int) -> torch.Tensor:
-        """One update on a feature-major batch; returns the members' losses ``[M]`` before the update."""
+    def step(self, xt: torch.Tensor, y: torch.Tensor, epoch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One update on a feature-major batch; returns the members' losses ``[M]`` and, for classification,
+        accuracies ``[M]`` on this batch, both of the weights before the update."""
         cfg = self.config
-        losses = member_losses(self.model.forward_features_major(xt), y, cfg.loss)  # [M]
+        out = self.model.forward_features_major(xt)
+        losses = member_losses(out, y, cfg.loss)  # [M]
+        accuracy = None if cfg.loss != "cross_entropy" else (out.detach().max(1).indices == y).float().mean(-1)
         self.optimizer.zero_grad(set_to_none=True)
         for opt in self.extra_optimizers:
             opt.zero_grad(set_to_none=True)
@@ -110,19 +113,22 @@ class Trainer:
                     p.copy_(torch.where(self._active.view(-1, *([1] * (p.dim() - 1))), p, old))
         for opt in self.extra_optimizers:
             opt.step()
-        return losses.detach()
+        return losses.detach(), accuracy
 
-    def epoch(self, xt: torch.Tensor, y: torch.Tensor, epoch: int, gen: torch.Generator) -> None:
-        """One pass over the training set, full batch or in minibatches of a seeded shuffled order."""
+    def epoch(self, xt: torch.Tensor, y: torch.Tensor, epoch: int, gen: torch.Generator):
+        """One pass over the training set, full batch or in minibatches of a seeded shuffled order.
+
+        Full batch: returns the step's (losses, accuracies) on the whole training set, for the weights before
+        this epoch's update; minibatches: None."""
         bs = self.config.batch_size
         n = xt.shape[-1]
         if bs is None or bs >= n:
-            self.step(xt, y, epoch)
-            return
+            return self.step(xt, y, epoch)
         order = torch.randperm(n, generator=gen).to(xt.device)
         for start in range(0, n, bs):
             idx = order[start : start + bs]
             self.step(xt[..., idx], y[..., idx], epoch)
+        return None
 
     @torch.no_grad()
     def evaluate(self, xt: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -159,11 +165,20 @@ class Trainer:
             yt_eval = _targets_features_major(y_eval, cfg.loss)
         # Inputs that are themselves trained are re-viewed every epoch so the view sees their updates.
         fixed_xt = None if x.requires_grad else x.transpose(-1, -2).contiguous()
+        # With fixed inputs and full batches, the next step's forward pass already gives the training metrics of
+        # the weights a record needs: take them from there instead of a separate evaluation.
+        reuse = fixed_xt is not None and (cfg.batch_size is None or cfg.batch_size >= x.shape[-2])
         rec_epochs, rec_loss, rec_acc, rec_hloss, rec_hacc = [], [], [], [], []
+        pending = None  # index of a record whose training metrics come from the next step
 
-        def record(e: int) -> None:
-            loss, acc = self.evaluate(x.detach().transpose(-1, -2) if fixed_xt is None else fixed_xt, yt)
+        def record(e: int, *, train_now: bool) -> None:
+            nonlocal pending
             rec_epochs.append(e)
+            if train_now:
+                loss, acc = self.evaluate(x.detach().transpose(-1, -2) if fixed_xt is None else fixed_xt, yt)
+            else:
+                loss = acc = None
+                pending = len(rec_epochs) - 1
             rec_loss.append(loss)
             rec_acc.append(acc)
             if has_eval:
@@ -174,14 +189,18 @@ class Trainer:
                 on_record(e)
 
         t0 = time.perf_counter()
-        record(0)
+        record(0, train_now=not reuse or cfg.epochs == 0)
         for e in range(1, cfg.epochs + 1):
-            self.epoch(x.transpose(-1, -2) if fixed_xt is None else fixed_xt, yt, e, gen)
+            metrics = self.epoch(x.transpose(-1, -2) if fixed_xt is None else fixed_xt, yt, e, gen)
+            if pending is not None:
+                rec_loss[pending], rec_acc[pending] = metrics
+                pending = None
             if e % cfg.log_every == 0 or e == cfg.epochs:
-                record(e)
+                stopping = cfg.stop_loss is not None and not bool(self._active.any())
+                record(e, train_now=not reuse or e == cfg.epochs or stopping)
                 if progress is not None:
                     progress(e, cfg.epochs)
-                if cfg.stop_loss is not None and not bool(self._active.any()):
+                if stopping:
                     break  # every member has stopped: further epochs would change nothing
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
