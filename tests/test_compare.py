@@ -121,3 +121,23 @@ def test_coin_claims_and_formula_values():
     verdicts = {c.statement[:40]: c.holds for c in r.claims}
     assert verdicts["One flip tells almost nothing: loaded he"] is True
     assert verdicts["After 2 million flips we can say with ce"] is False  # 0.977, not certainty
+
+
+def test_scores_give_a_delong_auc_comparison(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(4)
+    n = 800
+    y = rng.integers(0, 2, n)
+    shared = rng.normal(size=n)
+    sa, sb = 0.8 * y + shared + rng.normal(size=n), 1.6 * y + shared + rng.normal(size=n)
+    a = write(tmp_path, "a.csv", id=range(n), y_true=np.where(y, "spam", "ham"), y_pred=np.where(sa > 0.4, "spam", "ham"),
+              score=sa)
+    b = write(tmp_path, "b.csv", id=range(n), y_true=np.where(y, "spam", "ham"), y_pred=np.where(sb > 0.8, "spam", "ham"),
+              score=sb)
+    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    assert r.positive == "spam"  # the last of the sorted labels
+    assert r.auc.auc_a == pytest.approx(roc_auc_score(y, sa)) and r.auc.auc_b == pytest.approx(roc_auc_score(y, sb))
+    assert r.auc.p_value < 0.01 and r.auc.low > 0
+    flipped = compare.run(compare.CompareConfig.small(a=a, b=b, positive="ham"))
+    assert flipped.auc.auc_a == pytest.approx(1 - roc_auc_score(y, sa))  # scores read as the other class's

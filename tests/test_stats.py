@@ -389,3 +389,52 @@ def test_unpaired_sample_size_matches_statsmodels():
 def test_bad_arguments_raise_config_error(call, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
         call()
+
+
+# ---- DeLong's test of two correlated AUCs ----------------------------------------------------------------------
+
+def _correlated_scores(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n).astype(bool)
+    shared = rng.normal(size=n)  # both models see the same signal, so their AUCs are correlated
+    a = 1.0 * y + shared + rng.normal(size=n)
+    b = 1.3 * y + shared + rng.normal(size=n)
+    return y, np.round(a, 1), np.round(b, 1)  # rounding makes ties, which must count 1/2
+
+
+def test_delong_aucs_match_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+
+    from nnprobe.stats import delong_test
+
+    y, a, b = _correlated_scores()
+    r = delong_test(y, a, b)
+    assert r.auc_a == pytest.approx(roc_auc_score(y, a), abs=1e-12)
+    assert r.auc_b == pytest.approx(roc_auc_score(y, b), abs=1e-12)
+    assert r.difference == pytest.approx(r.auc_b - r.auc_a)
+
+
+def test_delong_standard_error_matches_a_paired_bootstrap():
+    from sklearn.metrics import roc_auc_score
+
+    from nnprobe.stats import delong_test
+
+    y, a, b = _correlated_scores()
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(1500):  # the bootstrap distribution of the AUC difference: an independent estimate of its spread
+        i = rng.integers(0, len(y), len(y))
+        diffs.append(roc_auc_score(y[i], b[i]) - roc_auc_score(y[i], a[i]))
+    assert delong_test(y, a, b).standard_error == pytest.approx(np.std(diffs), rel=0.1)
+
+
+def test_delong_identical_scores_and_a_planted_difference():
+    from nnprobe.stats import delong_test
+
+    y, a, b = _correlated_scores(n=3000, seed=2)
+    same = delong_test(y, a, a)
+    assert same.difference == 0 and same.p_value == 1
+    planted = delong_test(y, a, b)
+    assert planted.p_value < 1e-3 and planted.low > 0  # B's larger weight on the label is detected
+    with pytest.raises(ConfigError):
+        delong_test(np.array([True, False, False]), [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])

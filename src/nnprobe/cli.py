@@ -397,6 +397,10 @@ def compare(
     true_col: Annotated[str | None, typer.Option("--true", help="True label column." + _cm("true_col"))] = None,
     pred_col: Annotated[str | None, typer.Option("--pred", help="Predicted label column." + _cm("pred_col"))] = None,
     metric_col: Annotated[str | None, typer.Option("--metric", help="Per-query metric column." + _cm("metric_col"))] = None,
+    score_col: Annotated[str | None, typer.Option("--score", help="Optional score column (both files, two classes): "
+                                                  "AUCs compared by DeLong's test." + _cm("score_col"))] = None,
+    positive: Annotated[str | None, typer.Option(help="Positive class of the scores [default: the last of the "
+                                                 "sorted labels].")] = None,
     a_col: Annotated[str | None, typer.Option(help="With one file: model A's column.")] = None,
     b_col: Annotated[str | None, typer.Option(help="With one file: model B's column.")] = None,
     boot: Annotated[int | None, typer.Option(help="Bootstrap resamples." + _cm("n_boot"))] = None,
@@ -417,7 +421,8 @@ def compare(
     from nnprobe.studies import compare as study
 
     config = build_config(study.CompareConfig, False, a=a, b=b, kind=kind, id_col=id_col, true_col=true_col,
-                          pred_col=pred_col, metric_col=metric_col, a_col=a_col, b_col=b_col, n_boot=boot, level=level,
+                          pred_col=pred_col, metric_col=metric_col, score_col=score_col, positive=positive, a_col=a_col,
+                          b_col=b_col, n_boot=boot, level=level,
                           alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts"), discordance=discordance,
                           base_accuracy=base_accuracy, seed=seed)
     run_and_report("compare", config, study.run, report_compare.build, out=out, json_out=json_out, quiet=quiet)

@@ -1,6 +1,7 @@
 """Load two models' predictions (or per-query metrics) on the same examples, matched by id, with clear errors.
 
-Two files, one per model, each with columns ``id``, ``y_true``, ``y_pred`` (and optionally ``score``); or one
+Two files, one per model, each with columns ``id``, ``y_true``, ``y_pred`` and optionally ``score`` (the model's
+score for the positive class, used when both files have it and there are two classes); or one
 file with ``id``, ``y_true`` and one prediction column per model. Per-query metrics (e.g. NDCG of each search
 query): columns ``id`` and ``metric`` in each file, or two metric columns of one file.
 """
@@ -28,6 +29,8 @@ class PairedPredictions:
     a_name: str
     b_name: str
     kind: str  # "classification" or "per-query"
+    a_score: np.ndarray | None = None  # [n] scores for the positive class, when both files have a score column
+    b_score: np.ndarray | None = None
 
     @property
     def a_correct(self) -> np.ndarray:
@@ -69,7 +72,7 @@ def _metric(series: pd.Series, source: str, name: str) -> np.ndarray:
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() | ~np.isfinite(values.fillna(0))
     if bad.any():
-        raise DataError(f"{source}: metric column {name!r} has {int(bad.sum())} missing or non-numeric value(s) "
+        raise DataError(f"{source}: column {name!r} has {int(bad.sum())} missing or non-numeric value(s) "
                         f"(e.g. {series[bad].astype(str).iloc[0]!r}): give a number for every query.")
     return values.to_numpy(dtype=np.float64)
 
@@ -81,7 +84,7 @@ def _check_size(n: int, what: str) -> None:
 
 
 def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_col: str = "id",
-              true_col: str = "y_true", pred_col: str = "y_pred", metric_col: str = "metric",
+              true_col: str = "y_true", pred_col: str = "y_pred", metric_col: str = "metric", score_col: str = "score",
               a_col: str | None = None, b_col: str | None = None) -> PairedPredictions:
     """Load and match two models' outputs. With ``b`` None, ``a`` is one file holding both models' columns
     ``a_col`` and ``b_col``."""
@@ -122,5 +125,8 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
         first = fa.index[np.argmax(differ)]
         raise DataError(f"the true labels differ between the files for {int(differ.sum())} id(s) (e.g. id {first!r}: "
                         f"{true_a.loc[first]!r} vs {true_b.loc[first]!r}): both files must hold the same truth.")
+    scores = (None, None)
+    if score_col in fa.columns and score_col in fb.columns:  # optional: both files, or neither is used
+        scores = (_metric(fa[score_col], a, score_col), _metric(fb[score_col], b, score_col))
     return PairedPredictions(fa.index.to_numpy(), true_a.to_numpy(), _labels(_column(fa, pred_col, a, "prediction"), a).to_numpy(),
-                             _labels(_column(fb, pred_col, b, "prediction"), b).to_numpy(), *names, kind)
+                             _labels(_column(fb, pred_col, b, "prediction"), b).to_numpy(), *names, kind, *scores)

@@ -24,6 +24,15 @@ def build(r: CompareResult) -> Report:
             [f"paired bootstrap {c.level:.0%} CI of B − A (points)",
              f"{100 * r.bootstrap.difference:+.2f} [{100 * r.bootstrap.low:+.2f}, {100 * r.bootstrap.high:+.2f}]"],
         ]))
+        if r.auc is not None:
+            d = r.auc
+            tables.append(Table(f"ROC AUC from the scores (positive class {r.positive!r}; DeLong's test)",
+                                ["", "value"], [
+                                    [f"AUC of {r.a_name} (A)", f"{d.auc_a:.4f}"], [f"AUC of {r.b_name} (B)", f"{d.auc_b:.4f}"],
+                                    [f"B − A, {d.level:.0%} CI", f"{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]"],
+                                    ["p (two-sided)", f"{d.p_value:.4g}"]],
+                                note=f"{d.n_positive} positive and {d.n_negative} negative examples; the two AUCs are "
+                                "correlated (same examples), which DeLong's variance accounts for."))
     elif r.per_query is not None:
         q = r.per_query
         tables.append(Table(f"Per-query metric on {q.n_queries} queries", ["test", "value"], [

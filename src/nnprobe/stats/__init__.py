@@ -19,13 +19,16 @@ from nnprobe.stats.paired import (
     per_query_tests,
     verdict,
 )
+from nnprobe.stats.roc import DeLongResult, delong_test
 from nnprobe.stats.power import paired_sample_size, simulate_power_paired, unpaired_sample_size
 
 __all__ = [
     "BootstrapResult",
+    "DeLongResult",
     "HeadRace",
     "McNemarResult",
     "PerQueryResult",
+    "delong_test",
     "flips_needed",
     "flips_needed_single",
     "head_race",

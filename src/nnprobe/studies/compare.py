@@ -22,6 +22,8 @@ class CompareConfig:
     true_col: str = "y_true"
     pred_col: str = "y_pred"
     metric_col: str = "metric"
+    score_col: str = "score"  # optional score column (both files): ROC AUCs compared by DeLong's test
+    positive: str | None = None  # the positive class for the scores; default: the last of the sorted labels
     a_col: str | None = None  # with one file: the column of model A
     b_col: str | None = None  # with one file: the column of model B
     n_boot: int = 10000  # bootstrap resamples
@@ -80,6 +82,8 @@ class CompareResult:
     mcnemar: object | None  # nnprobe.stats.McNemarResult (classification)
     bootstrap: object | None  # nnprobe.stats.BootstrapResult of B - A
     per_query: object | None  # nnprobe.stats.PerQueryResult (per-query)
+    auc: object | None  # nnprobe.stats.DeLongResult, when both files carry scores of a two-class task
+    positive: str | None  # the positive class of those scores
     verdict: str
     sample_sizes: list[SampleSize]
     claims: list[Claim] = field(default_factory=list)
@@ -102,18 +106,18 @@ def sample_sizes(c: CompareConfig, discordance: float | None, base_accuracy: flo
 
 def run(config: CompareConfig, progress: Progress = no_progress) -> CompareResult:
     from nnprobe.data.predictions import load_pair
-    from nnprobe.stats import mcnemar_test, paired_bootstrap, per_query_tests, verdict
+    from nnprobe.stats import delong_test, mcnemar_test, paired_bootstrap, per_query_tests, verdict
 
     t0 = time.perf_counter()
     c = config
     if c.a is None:  # sample sizes only
-        result = CompareResult(c, c.kind, "A", "B", 0, None, None, None, None, None,
+        result = CompareResult(c, c.kind, "A", "B", 0, None, None, None, None, None, None, None,
                                "no predictions given: sample sizes only",
                                sample_sizes(c, c.discordance, c.base_accuracy))
         result.seconds = time.perf_counter() - t0
         return result
     pair = load_pair(c.a, c.b, kind=c.kind, id_col=c.id_col, true_col=c.true_col, pred_col=c.pred_col,
-                     metric_col=c.metric_col, a_col=c.a_col, b_col=c.b_col)
+                     metric_col=c.metric_col, score_col=c.score_col, a_col=c.a_col, b_col=c.b_col)
     progress(1, 2)
     if c.kind == "classification":
         a_ok, b_ok = pair.a_correct, pair.b_correct
@@ -121,8 +125,15 @@ def run(config: CompareConfig, progress: Progress = no_progress) -> CompareResul
         boot = paired_bootstrap(a_ok.astype(float), b_ok.astype(float), n_boot=c.n_boot, level=c.level, seed=c.seed)
         words = verdict(boot.difference, boot.low, boot.high, test.p_value, level=c.level, alpha=c.alpha)
         discordance = (test.only_a_correct + test.only_b_correct) / test.n_examples
+        auc, positive = None, None
+        labels = sorted(set(pair.y_true))
+        if pair.a_score is not None and len(labels) == 2:
+            positive = c.positive if c.positive is not None else labels[-1]
+            if positive not in labels:
+                raise ConfigError(f"--positive {positive!r} is not one of the labels {labels}.")
+            auc = delong_test(pair.y_true == positive, pair.a_score, pair.b_score, level=c.level)
         result = CompareResult(c, c.kind, pair.a_name, pair.b_name, len(pair.ids), float(a_ok.mean()),
-                               float(b_ok.mean()), test, boot, None, words,
+                               float(b_ok.mean()), test, boot, None, auc, positive, words,
                                sample_sizes(c, c.discordance if c.discordance is not None else discordance,
                                             c.base_accuracy if c.base_accuracy is not None else float(a_ok.mean())))
     else:
@@ -131,7 +142,7 @@ def run(config: CompareConfig, progress: Progress = no_progress) -> CompareResul
         words = verdict(boot.difference, boot.low, boot.high, tests.wilcoxon_p_value, level=c.level, alpha=c.alpha,
                         scale=1.0, unit="")  # metrics in their own units
         result = CompareResult(c, c.kind, pair.a_name, pair.b_name, len(pair.ids), float(pair.a.mean()),
-                               float(pair.b.mean()), None, boot, tests, words,
+                               float(pair.b.mean()), None, boot, tests, None, None, words,
                                sample_sizes(c, c.discordance, c.base_accuracy))
     progress(2, 2)
     result.seconds = time.perf_counter() - t0
