@@ -50,7 +50,7 @@ def build(r: CoinResult) -> Report:
         rows += [("more_heads", p, n, v) for n, v in zip(r.flips, values)]
     for p in r.beats_fair:
         rows += [(key, p, n, v) for key, series in (("beats_fair", r.beats_fair[p]), ("tie", r.ties[p]),
-                                                    ("loses", r.loses[p])) for n, v in zip(r.flips, series[:])]
+                                                    ("loses", r.loses[p])) for n, v in zip(r.flips, series)]
     metrics = pd.DataFrame(rows, columns=["metric", "p", "flips", "value"])
     return Report("coin", "coin — a loaded coin and a fair one", terminal=[curve, needed], sections=sections,
                   figures={"coin_curves.png": _curves(r)}, metrics=metrics, claims=r.claims)
