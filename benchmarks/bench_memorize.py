@@ -7,9 +7,10 @@ Adam at lr 0.003 for 400 epochs on n = 2000 random rows; the study's own data an
   nnprobe's engine (the study itself) against a plain per-network PyTorch loop (accuracies read back with
   ``.item()``, as a plain loop would).
 - "training only": final accuracy only; the engine, the plain loop, and scikit-learn's ``MLPClassifier``
-  (adam, full batch, 400 epochs, tol=0, no early stopping, alpha=0), which can only be timed this way.
+  (adam, full batch, 400 epochs, tol=0, no early stopping, alpha=0), which can only be timed this way, on
+  float32 features (the engine's precision) and on float64 features (what NumPy and pandas give by default).
 
-Each timing is the median of ``--repeats`` runs (this small VM is noisy). The script also prints each method's
+Each timing is the median of ``--repeats`` runs, the methods taking turns (this small shared VM is noisy). The script also prints each method's
 final train accuracies (comparable work) and the engine's achieved matmul FLOP/s as a fraction of this
 machine's fp32 matmul FLOP/s, measured in the same run on a 2048x2048 product.
 
@@ -73,11 +74,15 @@ def loop_sweep(cfg: MemorizeConfig, data: MemorizeData) -> np.ndarray:
     return final
 
 
-def sklearn_sweep(cfg: MemorizeConfig, data: MemorizeData) -> np.ndarray:
-    """scikit-learn's MLPClassifier fitted once per network; final train accuracy ``[F, S]``."""
+def sklearn_sweep(cfg: MemorizeConfig, data: MemorizeData, dtype=np.float32) -> np.ndarray:
+    """scikit-learn's MLPClassifier fitted once per network on ``dtype`` features; final train accuracy ``[F, S]``.
+
+    MLPClassifier computes in the dtype of its input: float32 is the engine's precision, float64 what it gets
+    from a NumPy or pandas table by default.
+    """
     final = np.zeros((len(cfg.n_features), cfg.n_seeds))
     for i, d in enumerate(cfg.n_features):
-        x = data.features[:, :d]
+        x = data.features[:, :d].astype(dtype)
         for s in range(cfg.n_seeds):
             clf = MLPClassifier(
                 hidden_layer_sizes=cfg.hidden, activation=cfg.activation, solver="adam", batch_size=cfg.n_samples,
@@ -89,6 +94,10 @@ def sklearn_sweep(cfg: MemorizeConfig, data: MemorizeData) -> np.ndarray:
                 clf.fit(x, data.labels[s])
             final[i, s] = clf.score(x, data.labels[s])
     return final
+
+
+def sklearn64_sweep(cfg: MemorizeConfig, data: MemorizeData) -> np.ndarray:
+    return sklearn_sweep(cfg, data, np.float64)
 
 
 def engine_flops(cfg: MemorizeConfig) -> float:
@@ -124,27 +133,29 @@ def matmul_flops_per_second(repeats: int = 5) -> float:
     return 2 * MATMUL_SIZE**3 / best
 
 
-def median_time(sweep, cfg: MemorizeConfig, data: MemorizeData, repeats: int) -> tuple[float, np.ndarray]:
-    """Median wall time of ``repeats`` runs of ``sweep``, and its (last) final accuracies."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        acc = sweep(cfg, data)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), acc
-
-
 def scenario(title: str, cfg: MemorizeConfig, methods: dict, repeats: int) -> dict[str, tuple[float, np.ndarray]]:
-    """Time each method on ``cfg`` and print the times, ratios and final accuracies."""
+    """Time each method on ``cfg`` and print the median times, the ratios and the final accuracies.
+
+    The methods take turns within each repeat, so that a slow spell of this shared machine falls on all of them
+    rather than on whichever happened to be running.
+    """
     data = make_data(cfg)
-    results = {name: median_time(sweep, cfg, data, repeats) for name, sweep in methods.items()}
+    times: dict[str, list[float]] = {name: [] for name in methods}
+    accuracy = {}
+    for _ in range(repeats):
+        for name, sweep in methods.items():
+            t0 = time.perf_counter()
+            accuracy[name] = sweep(cfg, data)
+            times[name].append(time.perf_counter() - t0)
+    results = {name: (statistics.median(times[name]), accuracy[name]) for name in methods}
     engine = results["nnprobe engine"][0]
-    print(f"\n{title}\n{'method':<24}{'seconds':>9}{'ratio to engine':>17}")
+    print(f"\n{title}\n{'method':<30}{'seconds':>9}{'ratio to engine':>17}   runs")
     for name, (seconds, _) in results.items():
-        print(f"{name:<24}{seconds:>9.2f}{seconds / engine:>16.2f}x")
+        runs = " ".join(f"{t:.2f}" for t in times[name])
+        print(f"{name:<30}{seconds:>9.2f}{seconds / engine:>16.2f}x   {runs}")
     print("final mean train accuracy over seeds, per feature count:")
     for name, (_, acc) in results.items():
-        print(f"  {name:<22}" + " ".join(f"{d}:{a:.3f}" for d, a in zip(cfg.n_features, acc.mean(1))))
+        print(f"  {name:<28}" + " ".join(f"{d}:{a:.3f}" for d, a in zip(cfg.n_features, acc.mean(1))))
     return results
 
 
@@ -159,7 +170,7 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {repeats}")
 
     tiny = MemorizeConfig.small(epochs=5, device="cpu")  # first-call costs land on no method
-    for sweep in (engine_sweep, loop_sweep, sklearn_sweep):
+    for sweep in (engine_sweep, loop_sweep, sklearn_sweep, sklearn64_sweep):
         sweep(tiny, make_data(tiny))
     matmul = matmul_flops_per_second()
 
@@ -167,7 +178,7 @@ def main() -> None:
                        {"nnprobe engine": engine_sweep, "plain PyTorch loop": loop_sweep}, repeats)
     scenario("training only (final accuracy only)", dataclasses.replace(cfg, log_every=cfg.epochs),
              {"nnprobe engine": engine_sweep, "plain PyTorch loop": loop_sweep,
-              "scikit-learn MLP": sklearn_sweep}, repeats)
+              "scikit-learn MLP, float32": sklearn_sweep, "scikit-learn MLP, float64": sklearn64_sweep}, repeats)
 
     engine = history["nnprobe engine"][0]
     achieved = engine_flops(cfg) / engine

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from nnprobe.errors import ConfigError
 from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
 from nnprobe.nn.ensemble import _RaggedLinear
+from nnprobe.nn.passes import SharedInputPasses
+from nnprobe.nn.train import member_losses
 
 
 def plain_train(module, x, y, cfg: TrainConfig):
@@ -225,3 +227,38 @@ def test_every_recorded_training_metric_is_that_epochs_weights(blobs, stop_loss)
                 out = m(x)
             assert h.loss[t, i] == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
             assert h.train_accuracy[t, i] == pytest.approx((out.argmax(1) == y).float().mean().item())
+
+
+@pytest.mark.parametrize(
+    "sizes, activation, bias, input_sizes, loss",
+    [
+        ((6, 8, 3), "relu", True, None, "cross_entropy"),
+        ((6, 8, 3), "relu", True, [2, 2, 5, 6], "cross_entropy"),  # ragged: groups of 2, 1 and 1 members
+        ((6, 7, 5, 3), "tanh", True, [3, 6, 6, 6], "cross_entropy"),  # two hidden layers
+        ((6, 5, 2), "sigmoid", False, None, "mse"),
+        ((6, 2), "relu", True, [1, 4, 4, 6], "sse"),  # no hidden layer
+    ],
+)
+@pytest.mark.parametrize("per_member_labels", [False, True])
+def test_hand_written_passes_match_autograd(sizes, activation, bias, input_sizes, loss, per_member_labels):
+    g = torch.Generator().manual_seed(0)
+    n, M = 37, 4
+    x = torch.randn(n, sizes[0], generator=g)
+    if loss == "cross_entropy":
+        y = torch.randint(0, sizes[-1], (M, n) if per_member_labels else (n,), generator=g)
+    else:
+        y = torch.randn(*((M,) if per_member_labels else ()), sizes[-1], n, generator=g)  # feature-major
+    ens = Ensemble(MLPSpec(sizes, activation, bias), seeds=[3, 4, 5, 6], input_sizes=input_sizes)
+    with torch.no_grad():  # move trained biases off their init so that their gradients are exercised too
+        for b in ens.biases if bias else []:
+            b.add_(0.1)
+    out = ens.forward_features_major(x.T)
+    member_losses(out, y, loss).sum().backward()  # the reference: autograd
+    expected = [p.grad.clone() for p in ens.parameters()]
+
+    passes = SharedInputPasses(ens)
+    got_out = passes.forward(x)
+    torch.testing.assert_close(got_out, out.detach())
+    passes.backward(passes.loss_gradient(got_out, y, loss), x)
+    for got, want in zip([p.grad for p in ens.parameters()], expected):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)

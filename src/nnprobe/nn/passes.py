@@ -1,0 +1,177 @@
+"""Forward and backward passes of an Ensemble written out by hand, for inputs shared by every member and fixed.
+
+The engine's fast path: the Trainer takes it whenever the inputs are shared and not trained, and autograd
+otherwise. Autograd records a graph and allocates every intermediate anew at each step; for the small dense
+networks nnprobe trains that costs as much as the arithmetic, and fresh multi-megabyte buffers add page faults
+(a ReLU backward into a new buffer measured 3x slower than into a kept one). Here the gradients are the textbook
+backpropagation formulas, computed by PyTorch's own kernels (``threshold_backward``, ``tanh_backward``, ...)
+into buffers kept from step to step, and the first layer, where nearly all the arithmetic is, runs as one
+product per group of members that read the same input columns, in the orientation this CPU's products were
+measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests check
+every gradient against autograd.
+
+Layouts: first-layer pre-activations per group ``[n, S*h1]`` (S members side by side); hidden activations
+member-major ``[M, n, h]``; outputs feature-major ``[M, o, n]``, as ``Ensemble.forward_features_major`` gives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from nnprobe.nn.ensemble import Ensemble
+
+_FORWARD = {  # activation into a given output tensor
+    "relu": lambda z, out: torch.clamp(z, min=0, out=out),
+    "tanh": lambda z, out: torch.tanh(z, out=out),
+    "sigmoid": lambda z, out: torch.sigmoid(z, out=out),
+}
+_BACKWARD = {  # gradient of the pre-activation from the activation's output a and the gradient g of a
+    "relu": lambda g, a, out: torch.ops.aten.threshold_backward.grad_input(g, a, 0, grad_input=out),
+    "tanh": lambda g, a, out: torch.ops.aten.tanh_backward.grad_input(g, a, grad_input=out),
+    "sigmoid": lambda g, a, out: torch.ops.aten.sigmoid_backward.grad_input(g, a, grad_input=out),
+}
+
+
+@dataclass
+class _Group:
+    """Views of one group of members ``first:end`` that read the first ``d`` input columns, for one row count."""
+
+    d: int
+    weight_t: torch.Tensor  # [d, S*h1] the first layer's weights, transposed (a view of the parameter)
+    bias: torch.Tensor | None  # [1, S*h1] its biases
+    weight_grad: torch.Tensor  # [S, h1, d] the part of the weight gradient the group writes
+    bias_grad: torch.Tensor | None  # [S*h1]
+    z: torch.Tensor  # [n, S*h1] pre-activations forward, their gradient backward
+    z_members: torch.Tensor  # [S, n, h1] the same memory, one member per leading index
+    product: torch.Tensor  # [d, S*h1] buffer of the weight-gradient product
+    acts: torch.Tensor  # [S, n, h1] the group's rows of the first hidden activations (or [S, o, n] outputs)
+    grads: torch.Tensor  # [S, n, h1] their gradient (or [S, o, n] the output gradient)
+
+
+class SharedInputPasses:
+    """Forward passes and gradients of ``model`` on inputs ``[n, d]`` shared by every member.
+
+    ``forward`` keeps the activations of its last call; ``backward`` turns the gradient of the outputs into
+    every parameter's ``.grad`` (allocated once and overwritten, never set to None). Buffers, and the views
+    into them, are made once per row count, so full batches, the last short minibatch and held-out data each
+    reuse their own.
+    """
+
+    def __init__(self, model: Ensemble) -> None:
+        self.model = model
+        self.spec = model.spec
+        self._forward_act = _FORWARD[model.spec.activation]
+        self._backward_act = _BACKWARD[model.spec.activation]
+        for p in model.parameters():  # zero where never written: the unread columns of a ragged first layer
+            p.grad = torch.zeros_like(p)
+        self._buffers: dict[int, dict] = {}
+        self._last: dict | None = None  # buffers of the last forward pass
+        self._one_hot: tuple[torch.Tensor, torch.Tensor] | None = None  # (class targets, their one-hot [M, k, n])
+
+    def _buffers_for(self, n: int) -> dict:
+        """Buffers and group views for batches of ``n`` rows, made on first use."""
+        if n in self._buffers:
+            return self._buffers[n]
+        model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
+        M, dev = model.n_members, model.device
+        buf = {
+            "acts": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],  # [M, n, h] per hidden layer
+            "grads": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],  # their gradients
+            "out": torch.empty(M, sizes[-1], n, device=dev),  # [M, o, n]
+            "grad_out": torch.empty(M, sizes[-1], n, device=dev),
+        }
+        # Groups of consecutive members reading the same number of input columns.
+        bounds = [m for m in range(1, M) if model.input_sizes[m] != model.input_sizes[m - 1]]
+        buf["groups"] = []
+        w1, b1 = model.weights[0], model.biases[0]
+        for first, end in zip([0, *bounds], [*bounds, M]):
+            d, S = model.input_sizes[first], end - first
+            z = torch.empty(n, S * h1, device=dev)
+            hidden = len(sizes) > 2
+            buf["groups"].append(_Group(
+                d=d,
+                weight_t=w1[first:end, :, :d].reshape(S * h1, d).T,
+                bias=b1[first:end].view(1, S * h1) if self.spec.bias else None,
+                weight_grad=w1.grad[first:end, :, :d],
+                bias_grad=b1.grad[first:end].view(S * h1) if self.spec.bias else None,
+                z=z,
+                z_members=z.view(n, S, h1).transpose(0, 1),
+                product=torch.empty(d, S * h1, device=dev),
+                acts=buf["acts"][0][first:end] if hidden else buf["out"][first:end].transpose(1, 2),
+                grads=buf["grads"][0][first:end] if hidden else buf["grad_out"][first:end].transpose(1, 2),
+            ))
+        self._buffers[n] = buf
+        return buf
+
+    @torch.no_grad()
+    def forward(self, xs: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[M, o, n]`` for sample-major inputs ``xs [n, d]``: a kept buffer, valid until the next call."""
+        model, sizes = self.model, self.spec.sizes
+        buf = self._last = self._buffers_for(xs.shape[0])
+        for g in buf["groups"]:
+            if g.bias is None:
+                torch.mm(xs[:, : g.d], g.weight_t, out=g.z)
+            else:
+                torch.addmm(g.bias, xs[:, : g.d], g.weight_t, out=g.z)  # [n, S*h1]
+            if len(sizes) > 2:  # activation, into the member-major layout
+                self._forward_act(g.z_members, out=g.acts)
+            else:  # no hidden layer: these are the outputs
+                g.acts.copy_(g.z_members)
+        for layer in range(1, len(sizes) - 1):
+            a, w, b = buf["acts"][layer - 1], model.weights[layer], model.biases[layer]
+            if layer < len(sizes) - 2:  # hidden: [M, n, h] @ [M, h, h'] -> [M, n, h']
+                z = buf["acts"][layer]
+                torch.baddbmm(b.transpose(1, 2), a, w.transpose(1, 2), out=z)
+                self._forward_act(z, out=z)
+            else:  # output, feature-major: [M, o, h] @ [M, h, n] -> [M, o, n]
+                torch.baddbmm(b, w, a.transpose(1, 2), out=buf["out"])
+        return buf["out"]
+
+    @torch.no_grad()
+    def backward(self, grad_out: torch.Tensor, xs: torch.Tensor) -> None:
+        """Set every parameter's ``.grad`` from the gradient ``[M, o, n]`` of the last forward pass's outputs,
+        whose inputs were ``xs [n, d]``."""
+        model, buf = self.model, self._last
+        L = len(self.spec.sizes) - 1  # number of layers
+        g = grad_out  # gradient of the current layer's pre-activations
+        for layer in range(L - 1, 0, -1):
+            a, w, b = buf["acts"][layer - 1], model.weights[layer], model.biases[layer]
+            grad_a = buf["grads"][layer - 1]  # [M, n, h] of this layer's inputs
+            if layer == L - 1:  # output layer, g [M, o, n]
+                torch.bmm(g, a, out=w.grad)  # [M, o, h]
+                if self.spec.bias:
+                    torch.sum(g, 2, keepdim=True, out=b.grad)
+                torch.bmm(g.transpose(1, 2), w, out=grad_a)
+            else:  # hidden layer, g [M, n, h']
+                torch.bmm(g.transpose(1, 2), a, out=w.grad)  # [M, h', h]
+                if self.spec.bias:
+                    torch.sum(g, 1, out=b.grad.view(b.shape[:2]))
+                torch.bmm(g, w, out=grad_a)
+            if layer > 1:  # through the activation, in place
+                g = self._backward_act(grad_a, a, out=grad_a)
+        for grp in buf["groups"]:  # the first layer, group by group, in the forward buffer's layout
+            if L > 1:
+                self._backward_act(grp.grads, grp.acts, out=grp.z_members)
+            else:
+                grp.z_members.copy_(grp.grads)
+            torch.mm(xs[:, : grp.d].T, grp.z, out=grp.product)  # [d, S*h1]
+            grp.weight_grad.copy_(grp.product.T.view(grp.weight_grad.shape))
+            if grp.bias_grad is not None:
+                torch.sum(grp.z, 0, out=grp.bias_grad)
+
+    @torch.no_grad()
+    def loss_gradient(self, out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+        """Gradient ``[M, o, n]`` of the summed member losses (``member_losses``) with respect to the outputs
+        ``out`` of the last forward pass: (softmax - one-hot) / n for cross-entropy, 2 (out - y) for the sum of
+        squared errors, divided by o*n for their mean."""
+        M, o, n = out.shape
+        g = self._last["grad_out"]
+        if loss == "cross_entropy":
+            if self._one_hot is None or self._one_hot[0] is not y or self._one_hot[1].shape != out.shape:
+                one_hot = torch.zeros_like(out).scatter_(1, y.expand(M, n).unsqueeze(1), 1.0)  # [M, k, n]
+                self._one_hot = (y, one_hot)  # full batches pass the same targets every step
+            torch.ops.aten._softmax.out(out, 1, False, out=g)
+            return g.sub_(self._one_hot[1]).div_(n)
+        return torch.sub(out, y, out=g).mul_(2.0 if loss == "sse" else 2.0 / (o * n))
