@@ -10,8 +10,9 @@ product per group of members that read the same input columns, in the orientatio
 measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests check
 every gradient against autograd.
 
-Layouts: first-layer pre-activations per group ``[n, S*h1]`` (S members side by side); hidden activations
-member-major ``[M, n, h]``; outputs feature-major ``[M, o, n]``, as ``Ensemble.forward_features_major`` gives them.
+Layouts: first-layer pre-activations ``[n, M*h1]`` (members side by side, each group's product writing its own
+columns); hidden activations member-major ``[M, n, h]`` (the first activation converts); outputs feature-major
+``[M, o, n]``, as ``Ensemble.forward_features_major`` gives them.
 """
 
 from __future__ import annotations
@@ -36,18 +37,14 @@ _BACKWARD = {  # gradient of the pre-activation from the activation's output a a
 
 @dataclass
 class _Group:
-    """Views of one group of members ``first:end`` that read the first ``d`` input columns, for one row count."""
+    """Views for the members ``first:end`` that read the first ``d`` input columns, for one row count."""
 
     d: int
-    weight_t: torch.Tensor  # [d, S*h1] the first layer's weights, transposed (a view of the parameter)
-    bias: torch.Tensor | None  # [1, S*h1] its biases
-    weight_grad: torch.Tensor  # [S, h1, d] the part of the weight gradient the group writes
-    bias_grad: torch.Tensor | None  # [S*h1]
-    z: torch.Tensor  # [n, S*h1] pre-activations forward, their gradient backward
-    z_members: torch.Tensor  # [S, n, h1] the same memory, one member per leading index
+    weight_t: torch.Tensor  # [d, S*h1] their first-layer weights, transposed (a view of the parameter)
+    bias: torch.Tensor | None  # [1, S*h1] their first-layer biases
+    weight_grad: torch.Tensor  # [S, h1, d] the part of the weight gradient they own
+    z: torch.Tensor  # [n, S*h1] their columns of the first layer's buffer
     product: torch.Tensor  # [d, S*h1] buffer of the weight-gradient product
-    acts: torch.Tensor  # [S, n, h1] the group's rows of the first hidden activations (or [S, o, n] outputs)
-    grads: torch.Tensor  # [S, n, h1] their gradient (or [S, o, n] the output gradient)
 
 
 class SharedInputPasses:
@@ -71,36 +68,33 @@ class SharedInputPasses:
         self._one_hot: tuple[torch.Tensor, torch.Tensor] | None = None  # (class targets, their one-hot [M, k, n])
 
     def _buffers_for(self, n: int) -> dict:
-        """Buffers and group views for batches of ``n`` rows, made on first use."""
+        """Buffers and views for batches of ``n`` rows, made on first use."""
         if n in self._buffers:
             return self._buffers[n]
         model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
         M, dev = model.n_members, model.device
+        first_layer = torch.empty(n, M * h1, device=dev)  # [n, M*h1]: pre-activations, later their gradient
         buf = {
+            "first": first_layer,
+            "first_members": first_layer.view(n, M, h1).transpose(0, 1),  # [M, n, h1], the same memory
             "acts": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],  # [M, n, h] per hidden layer
-            "grads": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],  # their gradients
+            "grads": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],
             "out": torch.empty(M, sizes[-1], n, device=dev),  # [M, o, n]
             "grad_out": torch.empty(M, sizes[-1], n, device=dev),
+            "groups": [],
         }
-        # Groups of consecutive members reading the same number of input columns.
+        # Groups of consecutive members reading the same number of input columns: one product each.
+        w1 = model.weights[0]
         bounds = [m for m in range(1, M) if model.input_sizes[m] != model.input_sizes[m - 1]]
-        buf["groups"] = []
-        w1, b1 = model.weights[0], model.biases[0]
         for first, end in zip([0, *bounds], [*bounds, M]):
-            d, S = model.input_sizes[first], end - first
-            z = torch.empty(n, S * h1, device=dev)
-            hidden = len(sizes) > 2
+            d = model.input_sizes[first]
             buf["groups"].append(_Group(
                 d=d,
-                weight_t=w1[first:end, :, :d].reshape(S * h1, d).T,
-                bias=b1[first:end].view(1, S * h1) if self.spec.bias else None,
+                weight_t=w1[first:end, :, :d].reshape((end - first) * h1, d).T,
+                bias=model.biases[0][first:end].view(1, -1) if self.spec.bias else None,
                 weight_grad=w1.grad[first:end, :, :d],
-                bias_grad=b1.grad[first:end].view(S * h1) if self.spec.bias else None,
-                z=z,
-                z_members=z.view(n, S, h1).transpose(0, 1),
-                product=torch.empty(d, S * h1, device=dev),
-                acts=buf["acts"][0][first:end] if hidden else buf["out"][first:end].transpose(1, 2),
-                grads=buf["grads"][0][first:end] if hidden else buf["grad_out"][first:end].transpose(1, 2),
+                z=first_layer[:, first * h1 : end * h1],
+                product=torch.empty(d, (end - first) * h1, device=dev),
             ))
         self._buffers[n] = buf
         return buf
@@ -108,23 +102,22 @@ class SharedInputPasses:
     @torch.no_grad()
     def forward(self, xs: torch.Tensor) -> torch.Tensor:
         """Outputs ``[M, o, n]`` for sample-major inputs ``xs [n, d]``: a kept buffer, valid until the next call."""
-        model, sizes = self.model, self.spec.sizes
+        model, L = self.model, len(self.spec.sizes) - 1
         buf = self._last = self._buffers_for(xs.shape[0])
-        for g in buf["groups"]:
+        for g in buf["groups"]:  # [n, d] @ [d, S*h1] -> the group's columns of [n, M*h1]
             if g.bias is None:
                 torch.mm(xs[:, : g.d], g.weight_t, out=g.z)
             else:
-                torch.addmm(g.bias, xs[:, : g.d], g.weight_t, out=g.z)  # [n, S*h1]
-            if len(sizes) > 2:  # activation, into the member-major layout
-                self._forward_act(g.z_members, out=g.acts)
-            else:  # no hidden layer: these are the outputs
-                g.acts.copy_(g.z_members)
-        for layer in range(1, len(sizes) - 1):
-            a, w, b = buf["acts"][layer - 1], model.weights[layer], model.biases[layer]
-            if layer < len(sizes) - 2:  # hidden: [M, n, h] @ [M, h, h'] -> [M, n, h']
+                torch.addmm(g.bias, xs[:, : g.d], g.weight_t, out=g.z)
+        if L == 1:  # no hidden layer: these are the outputs
+            return buf["out"].copy_(buf["first_members"].transpose(1, 2))
+        a = self._forward_act(buf["first_members"], out=buf["acts"][0])  # into the member-major layout
+        for layer in range(1, L):
+            w, b = model.weights[layer], model.biases[layer]
+            if layer < L - 1:  # hidden: [M, n, h] @ [M, h, h'] -> [M, n, h']
                 z = buf["acts"][layer]
                 torch.baddbmm(b.transpose(1, 2), a, w.transpose(1, 2), out=z)
-                self._forward_act(z, out=z)
+                a = self._forward_act(z, out=z)
             else:  # output, feature-major: [M, o, h] @ [M, h, n] -> [M, o, n]
                 torch.baddbmm(b, w, a.transpose(1, 2), out=buf["out"])
         return buf["out"]
@@ -133,12 +126,11 @@ class SharedInputPasses:
     def backward(self, grad_out: torch.Tensor, xs: torch.Tensor) -> None:
         """Set every parameter's ``.grad`` from the gradient ``[M, o, n]`` of the last forward pass's outputs,
         whose inputs were ``xs [n, d]``."""
-        model, buf = self.model, self._last
-        L = len(self.spec.sizes) - 1  # number of layers
+        model, buf, L = self.model, self._last, len(self.spec.sizes) - 1
         g = grad_out  # gradient of the current layer's pre-activations
         for layer in range(L - 1, 0, -1):
-            a, w, b = buf["acts"][layer - 1], model.weights[layer], model.biases[layer]
-            grad_a = buf["grads"][layer - 1]  # [M, n, h] of this layer's inputs
+            w, b = model.weights[layer], model.biases[layer]
+            a, grad_a = buf["acts"][layer - 1], buf["grads"][layer - 1]  # [M, n, h] this layer's inputs
             if layer == L - 1:  # output layer, g [M, o, n]
                 torch.bmm(g, a, out=w.grad)  # [M, o, h]
                 if self.spec.bias:
@@ -151,15 +143,15 @@ class SharedInputPasses:
                 torch.bmm(g, w, out=grad_a)
             if layer > 1:  # through the activation, in place
                 g = self._backward_act(grad_a, a, out=grad_a)
-        for grp in buf["groups"]:  # the first layer, group by group, in the forward buffer's layout
-            if L > 1:
-                self._backward_act(grp.grads, grp.acts, out=grp.z_members)
-            else:
-                grp.z_members.copy_(grp.grads)
-            torch.mm(xs[:, : grp.d].T, grp.z, out=grp.product)  # [d, S*h1]
+        if L > 1:  # through the first activation, back into the [n, M*h1] layout
+            self._backward_act(buf["grads"][0], buf["acts"][0], out=buf["first_members"])
+        else:
+            buf["first_members"].copy_(g.transpose(1, 2))
+        for grp in buf["groups"]:  # [d, n] @ [n, S*h1]
+            torch.mm(xs[:, : grp.d].T, grp.z, out=grp.product)
             grp.weight_grad.copy_(grp.product.T.view(grp.weight_grad.shape))
-            if grp.bias_grad is not None:
-                torch.sum(grp.z, 0, out=grp.bias_grad)
+        if self.spec.bias:
+            torch.sum(buf["first"], 0, out=model.biases[0].grad.view(-1))
 
     @torch.no_grad()
     def loss_gradient(self, out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
