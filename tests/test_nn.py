@@ -254,11 +254,41 @@ def test_hand_written_passes_match_autograd(sizes, activation, bias, input_sizes
             b.add_(0.1)
     out = ens.forward_features_major(x.T)
     member_losses(out, y, loss).sum().backward()  # the reference: autograd
-    expected = [p.grad.clone() for p in ens.parameters()]
+    expected = [p.grad.clone() for p in ens.trained_parameters()]
 
     passes = SharedInputPasses(ens)
     got_out = passes.forward(x)
     torch.testing.assert_close(got_out, out.detach())
     passes.backward(passes.loss_gradient(got_out, y, loss), x)
-    for got, want in zip([p.grad for p in ens.parameters()], expected):
+    for got, want in zip([p.grad for p in ens.trained_parameters()], expected):
         torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+
+
+def test_fit_continues_where_the_last_fit_ended_and_in_float64(blobs):
+    # Two fits of 20 epochs on one Trainer are one run of 40 (the optimizer's state carries over), in float64 too.
+    x, y = blobs
+    x = x.double()
+    ens = Ensemble(MLPSpec((6, 8, 5, 3), bias=False), seeds=[1, 2]).double()
+    alone = [ens.member(i) for i in range(2)]
+    x_eval = x[:30]
+    trainer = Trainer(ens, TrainConfig(epochs=20, lr=0.01))
+    for _ in range(2):
+        trainer.fit(x, y, x_eval=x_eval, y_eval=y[:30])
+    assert_members_match(ens, [plain_train(m, x, y, TrainConfig(epochs=40, lr=0.01)) for m in alone], atol=1e-9)
+
+
+def test_members_reading_the_same_fewer_columns_leave_the_rest_alone(blobs):
+    x, y = blobs
+    ens = Ensemble(MLPSpec((6, 7, 3)), seeds=[0, 1], input_sizes=[2, 2])  # not every column is read
+    alone = [ens.member(i) for i in range(2)]
+    cfg = TrainConfig(epochs=30, lr=0.02)
+    Trainer(ens, cfg).fit(x.expand(2, -1, -1).contiguous(), y)  # per-member inputs: the autograd path
+    assert_members_match(ens, [plain_train(m, x[:, :2], y, cfg) for m in alone])
+    assert torch.count_nonzero(ens.weights[0][:, :, 2:]) == 0
+
+
+def test_inputs_of_the_wrong_width_are_refused(blobs):
+    x, y = blobs
+    ens = Ensemble(MLPSpec((5, 4, 3)), seeds=[0])
+    with pytest.raises(ConfigError, match="6 columns but the networks take 5"):
+        Trainer(ens, TrainConfig(epochs=1)).fit(x, y)

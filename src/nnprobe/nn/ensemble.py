@@ -9,6 +9,9 @@ are fastest on.
 Members may read only the first ``input_sizes[m]`` input columns (a "ragged" ensemble, e.g. a sweep over the
 number of features): their weights on the other columns are zero and never updated, and the first layer is
 computed block by block so that no multiplication is spent on them.
+
+This module's forward pass is the one autograd differentiates; training on inputs shared by every member and
+not trained goes through the hand-written passes of ``nnprobe.nn.passes`` instead, in layouts of their own.
 """
 
 from __future__ import annotations
@@ -149,11 +152,13 @@ class Ensemble(nn.Module):
         self.weights = nn.ParameterList(
             nn.Parameter(torch.stack([m[i][0] for m in members]).to(dev)) for i in range(n_layers)
         )  # each [M, d_out, d_in]
-        biases = [torch.stack([m[i][1] for m in members]).unsqueeze(2).to(dev) for i in range(n_layers)]
-        if spec.bias:
-            self.biases = nn.ParameterList(nn.Parameter(b) for b in biases)  # each [M, d_out, 1]
-        else:  # constant zero biases: the same arithmetic, nothing to train
-            self.biases = [torch.zeros_like(b) for b in biases]
+        # Each [M, d_out, 1]. Without biases they are constant zeros (the same arithmetic, nothing to train), kept
+        # as frozen parameters so that .to() and .double() carry them along.
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.stack([m[i][1] for m in members]).unsqueeze(2).to(dev) * spec.bias,
+                         requires_grad=spec.bias)
+            for i in range(n_layers)
+        )
         # Column blocks of the ragged first layer: (first member reading the block, first column, end column).
         self._blocks = []
         start = 0
@@ -161,6 +166,10 @@ class Ensemble(nn.Module):
             self._blocks.append((next(i for i, s in enumerate(sizes) if s >= end), start, end))
             start = end
         self._act = ACTIVATIONS[spec.activation]
+
+    def trained_parameters(self) -> list[nn.Parameter]:
+        """The weights, and the biases unless ``spec.bias`` is False."""
+        return [p for p in self.parameters() if p.requires_grad]
 
     @property
     def n_members(self) -> int:
@@ -172,7 +181,8 @@ class Ensemble(nn.Module):
 
     @property
     def ragged(self) -> bool:
-        return len(self._blocks) > 1
+        """Whether some member reads fewer than ``spec.d_in`` input columns."""
+        return any(d != self.spec.d_in for d in self.input_sizes)
 
     def _first_layer(self, xt: torch.Tensor) -> torch.Tensor:
         """Pre-activations ``[M, h, n]`` of the first layer for feature-major inputs ``[d, n]`` or ``[M, d, n]``."""
@@ -222,12 +232,12 @@ class Ensemble(nn.Module):
         layers: list[nn.Module] = []
         for j, (w, b) in enumerate(zip(self.weights, self.biases)):
             wi = w[i, :, : self.input_sizes[i]] if j == 0 else w[i]
-            lin = nn.Linear(wi.shape[1], wi.shape[0], bias=self.spec.bias)
+            lin = nn.Linear(wi.shape[1], wi.shape[0], bias=self.spec.bias, device=w.device, dtype=w.dtype)
             with torch.no_grad():
                 lin.weight.copy_(wi)
                 if self.spec.bias:
                     lin.bias.copy_(b[i, :, 0])
             if j:
                 layers.append(MODULES[self.spec.activation]())
-            layers.append(lin.to(w.device))
+            layers.append(lin)
         return nn.Sequential(*layers)

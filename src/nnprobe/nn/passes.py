@@ -1,14 +1,14 @@
 """Forward and backward passes of an Ensemble written out by hand, for inputs shared by every member and fixed.
 
-The engine's fast path: the Trainer takes it whenever the inputs are shared and not trained, and autograd
-otherwise. Autograd records a graph and allocates every intermediate anew at each step; for the small dense
+The engine's fast path: the Trainer takes it whenever the inputs are shared and not trained and no other tensor
+is trained alongside the weights, and autograd otherwise. Autograd records a graph and allocates every intermediate anew at each step; for the small dense
 networks nnprobe trains that costs as much as the arithmetic, and fresh multi-megabyte buffers add page faults
 (a ReLU backward into a new buffer measured 3x slower than into a kept one). Here the gradients are the textbook
 backpropagation formulas, computed by PyTorch's own kernels (``threshold_backward``, ``tanh_backward``, ...)
 into buffers kept from step to step, and the first layer, where nearly all the arithmetic is, runs as one
-product per group of members that read the same input columns, in the orientation this CPU's products were
-measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests check
-every gradient against autograd.
+product per group of members that read the same input columns, in the orientation this 2-core CPU's products
+were measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests
+check every gradient against autograd (equal to rounding).
 
 Layouts: first-layer pre-activations ``[n, M*h1]`` (members side by side, each group's product writing its own
 columns); hidden activations member-major ``[M, n, h]`` (the first activation converts); outputs feature-major
@@ -44,7 +44,6 @@ class _Group:
     bias: torch.Tensor | None  # [1, S*h1] their first-layer biases
     weight_grad: torch.Tensor  # [S, h1, d] the part of the weight gradient they own
     z: torch.Tensor  # [n, S*h1] their columns of the first layer's buffer
-    product: torch.Tensor  # [d, S*h1] buffer of the weight-gradient product
 
 
 class SharedInputPasses:
@@ -52,8 +51,8 @@ class SharedInputPasses:
 
     ``forward`` keeps the activations of its last call; ``backward`` turns the gradient of the outputs into
     every parameter's ``.grad`` (allocated once and overwritten, never set to None). Buffers, and the views
-    into them, are made once per row count, so full batches, the last short minibatch and held-out data each
-    reuse their own.
+    into them, are made once per row count and reused (a short last minibatch gets its own); the backward
+    pass's buffers only for row counts it is run on.
     """
 
     def __init__(self, model: Ensemble) -> None:
@@ -61,7 +60,7 @@ class SharedInputPasses:
         self.spec = model.spec
         self._forward_act = _FORWARD[model.spec.activation]
         self._backward_act = _BACKWARD[model.spec.activation]
-        for p in model.parameters():  # zero where never written: the unread columns of a ragged first layer
+        for p in model.trained_parameters():  # zero where never written: the unread columns of a ragged first layer
             p.grad = torch.zeros_like(p)
         self._buffers: dict[int, dict] = {}
         self._last: dict | None = None  # buffers of the last forward pass
@@ -72,15 +71,14 @@ class SharedInputPasses:
         if n in self._buffers:
             return self._buffers[n]
         model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
-        M, dev = model.n_members, model.device
-        first_layer = torch.empty(n, M * h1, device=dev)  # [n, M*h1]: pre-activations, later their gradient
+        M = model.n_members
+        like = dict(device=model.device, dtype=model.weights[0].dtype)
+        first_layer = torch.empty(n, M * h1, **like)  # [n, M*h1]: pre-activations, later their gradient
         buf = {
             "first": first_layer,
             "first_members": first_layer.view(n, M, h1).transpose(0, 1),  # [M, n, h1], the same memory
-            "acts": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],  # [M, n, h] per hidden layer
-            "grads": [torch.empty(M, n, h, device=dev) for h in sizes[1:-1]],
-            "out": torch.empty(M, sizes[-1], n, device=dev),  # [M, o, n]
-            "grad_out": torch.empty(M, sizes[-1], n, device=dev),
+            "acts": [torch.empty(M, n, h, **like) for h in sizes[1:-1]],  # [M, n, h] per hidden layer
+            "out": torch.empty(M, sizes[-1], n, **like),  # [M, o, n]
             "groups": [],
         }
         # Groups of consecutive members reading the same number of input columns: one product each.
@@ -94,7 +92,6 @@ class SharedInputPasses:
                 bias=model.biases[0][first:end].view(1, -1) if self.spec.bias else None,
                 weight_grad=w1.grad[first:end, :, :d],
                 z=first_layer[:, first * h1 : end * h1],
-                product=torch.empty(d, (end - first) * h1, device=dev),
             ))
         self._buffers[n] = buf
         return buf
@@ -122,15 +119,26 @@ class SharedInputPasses:
                 torch.baddbmm(b, w, a.transpose(1, 2), out=buf["out"])
         return buf["out"]
 
+    @staticmethod
+    def _backward_buffers(buf: dict) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Gradients of the hidden activations ``[M, n, h]`` and the groups' weight-gradient products
+        ``[d, S*h1]``, made on the first backward pass at this row count."""
+        if "grads" not in buf:
+            buf["grads"] = [torch.empty_like(a) for a in buf["acts"]]
+            z = buf["first"]
+            buf["products"] = [z.new_empty(g.d, g.z.shape[1]) for g in buf["groups"]]
+        return buf["grads"], buf["products"]
+
     @torch.no_grad()
     def backward(self, grad_out: torch.Tensor, xs: torch.Tensor) -> None:
         """Set every parameter's ``.grad`` from the gradient ``[M, o, n]`` of the last forward pass's outputs,
         whose inputs were ``xs [n, d]``."""
         model, buf, L = self.model, self._last, len(self.spec.sizes) - 1
+        grads, products = self._backward_buffers(buf)
         g = grad_out  # gradient of the current layer's pre-activations
         for layer in range(L - 1, 0, -1):
             w, b = model.weights[layer], model.biases[layer]
-            a, grad_a = buf["acts"][layer - 1], buf["grads"][layer - 1]  # [M, n, h] this layer's inputs
+            a, grad_a = buf["acts"][layer - 1], grads[layer - 1]  # [M, n, h] this layer's inputs
             if layer == L - 1:  # output layer, g [M, o, n]
                 torch.bmm(g, a, out=w.grad)  # [M, o, h]
                 if self.spec.bias:
@@ -144,12 +152,12 @@ class SharedInputPasses:
             if layer > 1:  # through the activation, in place
                 g = self._backward_act(grad_a, a, out=grad_a)
         if L > 1:  # through the first activation, back into the [n, M*h1] layout
-            self._backward_act(buf["grads"][0], buf["acts"][0], out=buf["first_members"])
+            self._backward_act(grads[0], buf["acts"][0], out=buf["first_members"])
         else:
             buf["first_members"].copy_(g.transpose(1, 2))
-        for grp in buf["groups"]:  # [d, n] @ [n, S*h1]
-            torch.mm(xs[:, : grp.d].T, grp.z, out=grp.product)
-            grp.weight_grad.copy_(grp.product.T.view(grp.weight_grad.shape))
+        for grp, product in zip(buf["groups"], products):  # [d, n] @ [n, S*h1]
+            torch.mm(xs[:, : grp.d].T, grp.z, out=product)
+            grp.weight_grad.copy_(product.T.view(grp.weight_grad.shape))
         if self.spec.bias:
             torch.sum(buf["first"], 0, out=model.biases[0].grad.view(-1))
 
@@ -159,7 +167,7 @@ class SharedInputPasses:
         ``out`` of the last forward pass: (softmax - one-hot) / n for cross-entropy, 2 (out - y) for the sum of
         squared errors, divided by o*n for their mean."""
         M, o, n = out.shape
-        g = self._last["grad_out"]
+        g = self._last.setdefault("grad_out", torch.empty_like(out))
         if loss == "cross_entropy":
             if self._one_hot is None or self._one_hot[0] is not y or self._one_hot[1].shape != out.shape:
                 one_hot = torch.zeros_like(out).scatter_(1, y.expand(M, n).unsqueeze(1), 1.0)  # [M, k, n]

@@ -5,8 +5,8 @@ member's mean), and Adam/SGD act elementwise, so member ``i`` follows exactly th
 trained alone. Metrics stay on the device and are copied to the host once, at the end of the fit.
 
 Gradients come from autograd, or, when the inputs are shared by every member and not trained (every study's
-training but the cluster study's), from the hand-written passes of ``nnprobe.nn.passes``: the same numbers,
-measured 1.1-1.3x faster per fit of the memorize sweep.
+training but the cluster study's), from the hand-written passes of ``nnprobe.nn.passes``: the same gradients
+to rounding, measured 1.1-1.3x faster per fit of the memorize sweep.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Trainer:
     def __init__(self, model: Ensemble, config: TrainConfig, *, extra_optimizers=()) -> None:
         self.model = model
         self.config = config
-        self.optimizer = _make_optimizer(list(model.parameters()), config)
+        self.optimizer = _make_optimizer(model.trained_parameters(), config)
         self.extra_optimizers = list(extra_optimizers)
         M, dev = model.n_members, model.device
         self._active = torch.ones(M, dtype=torch.bool, device=dev)  # members still training
@@ -109,7 +109,7 @@ class Trainer:
         """
         cfg = self.config
         need_loss = metrics or cfg.stop_loss is not None
-        if self._passes is not None:  # shared fixed inputs: gradients by hand
+        if self._passes is not None and x.dim() == 2:  # during fit, on shared fixed inputs: gradients by hand
             out = self._passes.forward(x)
             losses = member_losses(out, y, cfg.loss) if need_loss else None
             accuracy = _accuracy(out, y) if metrics and cfg.loss == "cross_entropy" else None
@@ -131,10 +131,10 @@ class Trainer:
             newly = done & self._active
             self._stopped = torch.where(newly, torch.full_like(self._stopped, epoch), self._stopped)
             self._active = self._active & ~done
-            before = [p.detach().clone() for p in self.model.parameters()]
+            before = [p.detach().clone() for p in self.model.trained_parameters()]
             self.optimizer.step()
             with torch.no_grad():
-                for p, old in zip(self.model.parameters(), before):
+                for p, old in zip(self.model.trained_parameters(), before):
                     p.copy_(torch.where(self._active.view(-1, *([1] * (p.dim() - 1))), p, old))
         for opt in self.extra_optimizers:
             opt.step()
@@ -184,6 +184,11 @@ class Trainer:
         """
         cfg = self.config
         dev = self.model.device
+        d_in = self.model.spec.d_in
+        for name, inputs in (("x", x), ("x_eval", x_eval)):
+            if inputs is not None and inputs.shape[-1] != d_in:
+                raise ConfigError(f"{name} has {inputs.shape[-1]} columns but the networks take {d_in} inputs: "
+                                  "give one column per input.")
         gen = torch.Generator().manual_seed(cfg.shuffle_seed)
         yt = _targets_features_major(y, cfg.loss)
         fixed = not x.requires_grad  # inputs that are trained are read afresh at every step
@@ -222,21 +227,24 @@ class Trainer:
                 on_record(e)
 
         t0 = time.perf_counter()
-        record(0, train_now=not reuse or cfg.epochs == 0)
-        for e in range(1, cfg.epochs + 1):
-            metrics = self.epoch(xs, yt, e, gen, xt=xt, metrics=pending is not None)
-            if pending is not None:
-                rec_loss[pending], rec_acc[pending] = metrics
-                pending = None
-            if e % cfg.log_every == 0 or e == cfg.epochs:
-                stopping = cfg.stop_loss is not None and not bool(self._active.any())
-                record(e, train_now=not reuse or e == cfg.epochs or stopping)
-                if progress is not None:
-                    progress(e, cfg.epochs)
-                if stopping:
-                    break  # every member has stopped: further epochs would change nothing
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
+        try:
+            record(0, train_now=not reuse or cfg.epochs == 0)
+            for e in range(1, cfg.epochs + 1):
+                metrics = self.epoch(xs, yt, e, gen, xt=xt, metrics=pending is not None)
+                if pending is not None:
+                    rec_loss[pending], rec_acc[pending] = metrics
+                    pending = None
+                if e % cfg.log_every == 0 or e == cfg.epochs:
+                    stopping = cfg.stop_loss is not None and not bool(self._active.any())
+                    record(e, train_now=not reuse or e == cfg.epochs or stopping)
+                    if progress is not None:
+                        progress(e, cfg.epochs)
+                    if stopping:
+                        break  # every member has stopped: further epochs would change nothing
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+        finally:
+            self._passes = None  # its views of the gradients are this fit's own
         seconds = time.perf_counter() - t0
 
         def stack(items):
