@@ -1,8 +1,9 @@
 """Forward and backward passes of an Ensemble written out by hand, for inputs shared by every member and fixed.
 
 The engine's fast path: the Trainer takes it whenever the inputs are shared and not trained and no other tensor
-is trained alongside the weights, and autograd otherwise. Autograd records a graph and allocates every intermediate anew at each step; for the small dense
-networks nnprobe trains that costs as much as the arithmetic, and fresh multi-megabyte buffers add page faults
+is trained alongside the weights, and autograd otherwise. Autograd records a graph and allocates every
+intermediate anew at each step; for the small dense networks nnprobe trains that costs as much as the
+arithmetic, and fresh multi-megabyte buffers add page faults
 (a ReLU backward into a new buffer measured 3x slower than into a kept one). Here the gradients are the textbook
 backpropagation formulas, computed by PyTorch's own kernels (``threshold_backward``, ``tanh_backward``, ...)
 into buffers kept from step to step, and the first layer, where nearly all the arithmetic is, runs as one
