@@ -25,3 +25,11 @@ class CheckResult:
 def worst(results: list[CheckResult]) -> str:
     """The most serious status among ``results`` ("pass" when there are none)."""
     return max((r.status for r in results), key=STATUSES.index, default="pass")
+
+
+def graded(name: str, score: float, *, warn_at: float, fail_at: float, messages: dict[str, str],
+           values: dict) -> CheckResult:
+    """A CheckResult whose status is "fail" at ``score >= fail_at``, "warn" at ``score >= warn_at`` and "pass"
+    below, with the message ``messages[status]``."""
+    status = "fail" if score >= fail_at else "warn" if score >= warn_at else "pass"
+    return CheckResult(name, status, messages[status], values)

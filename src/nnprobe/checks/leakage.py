@@ -9,7 +9,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
-from nnprobe.checks import CheckResult
+from nnprobe.checks import CheckResult, graded
 from nnprobe.errors import DataError
 
 SINGLE_FAIL, SINGLE_WARN = 0.97, 0.90  # balanced accuracy of one feature alone (breast_cancer's best: 0.89)
@@ -84,17 +84,15 @@ def identifier_leakage(X, y, names, *, seed: int = 0, max_rows: int | None = 200
     values = {"balanced_accuracy": per_column, "rows_used": int(len(rows)), "thresholds": [ORDER_WARN, ORDER_FAIL]}
     name, best = max(per_column.items(), key=lambda kv: kv[1])
     what = "the row order" if name == "(row order)" else f"the ID-like column {name!r}"
-    if best >= ORDER_FAIL:
-        return CheckResult("identifier and order leakage", "fail",
-                           f"{what.capitalize()} predicts the target (balanced accuracy {best:.3f}): the rows are "
-                           "grouped or sorted by class. Shuffle before splitting and drop identifiers from the "
-                           "features.", values)
-    if best >= ORDER_WARN:
-        return CheckResult("identifier and order leakage", "warn",
-                           f"{what.capitalize()} partly predicts the target (balanced accuracy {best:.3f}): check "
-                           "how the rows were collected and shuffle before splitting.", values)
-    return CheckResult("identifier and order leakage", "pass",
-                       f"Neither the row order nor any ID-like column predicts the target (best {best:.3f}).", values)
+    messages = {
+        "fail": f"{what.capitalize()} predicts the target (balanced accuracy {best:.3f}): the rows are grouped or "
+                "sorted by class. Shuffle before splitting and drop identifiers from the features.",
+        "warn": f"{what.capitalize()} partly predicts the target (balanced accuracy {best:.3f}): check how the rows "
+                "were collected and shuffle before splitting.",
+        "pass": f"Neither the row order nor any ID-like column predicts the target (best {best:.3f}).",
+    }
+    return graded("identifier and order leakage", best, warn_at=ORDER_WARN, fail_at=ORDER_FAIL, messages=messages,
+                  values=values)
 
 
 def _row_keys(X: np.ndarray) -> np.ndarray:
@@ -151,13 +149,12 @@ def importance_concentration(x_train, y_train, x_test, y_test, names, *, seed: i
               "rows_used": [int(len(train_rows)), int(len(test_rows))]}
     share, name = max((impurity[top_imp], names[top_imp]), (perm_share[top_perm], names[top_perm]))
     note = _sample_note(len(train_rows), len(y_train))
-    if share >= SHARE_FAIL:
-        return CheckResult("importance concentration", "fail",
-                           f"{name!r} carries {share:.0%} of the importance{note}: the model leans on one feature; "
-                           "if it should not be that decisive, it may leak the target.", values)
-    if share >= SHARE_WARN:
-        return CheckResult("importance concentration", "warn",
-                           f"{name!r} carries {share:.0%} of the importance{note}: check that it is available at "
-                           "prediction time and not derived from the target.", values)
-    return CheckResult("importance concentration", "pass",
-                       f"Importance is spread: the top feature carries {share:.0%}{note}.", values)
+    messages = {
+        "fail": f"{name!r} carries {share:.0%} of the importance{note}: the model leans on one feature; if it should "
+                "not be that decisive, it may leak the target.",
+        "warn": f"{name!r} carries {share:.0%} of the importance{note}: check that it is available at prediction time "
+                "and not derived from the target.",
+        "pass": f"Importance is spread: the top feature carries {share:.0%}{note}.",
+    }
+    return graded("importance concentration", share, warn_at=SHARE_WARN, fail_at=SHARE_FAIL, messages=messages,
+                  values=values)
