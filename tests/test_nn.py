@@ -1,6 +1,8 @@
 """Tests of the engine: every ensemble member must end where a plain PyTorch loop training it alone ends."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from nnprobe.errors import ConfigError
-from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
+from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer, optim
 from nnprobe.nn.ensemble import _RaggedLinear
 from nnprobe.nn.passes import SharedInputPasses
 from nnprobe.nn.train import member_losses
@@ -292,3 +294,46 @@ def test_inputs_of_the_wrong_width_are_refused(blobs):
     ens = Ensemble(MLPSpec((5, 4, 3)), seeds=[0])
     with pytest.raises(ConfigError, match="6 columns but the networks take 5"):
         Trainer(ens, TrainConfig(epochs=1)).fit(x, y)
+
+
+def _torch_and_ours(kind, params, **options):
+    """The same parameters twice: one copy for torch.optim, one for nnprobe.nn.optim."""
+    theirs = [p.detach().clone().requires_grad_() for p in params]
+    ours = [p.detach().clone().requires_grad_() for p in params]
+    if kind == "adam":
+        return theirs, torch.optim.Adam(theirs, fused=True, **options), ours, optim.Adam(ours, **options)
+    return theirs, torch.optim.SGD(theirs, **options), ours, optim.SGD(ours, **options)
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("adam", dict(lr=0.01)),
+    ("adam", dict(lr=0.003, weight_decay=0.01, betas=(0.8, 0.99), eps=1e-6)),
+    ("sgd", dict(lr=0.1)),
+    ("sgd", dict(lr=0.05, momentum=0.9, weight_decay=1e-3)),
+], ids=["adam", "adam-options", "sgd", "sgd-momentum-decay"])
+def test_optimizers_equal_torch_optim_bit_for_bit(kind, options):
+    g = torch.Generator().manual_seed(1)
+    params = [torch.randn(3, 4, 5, generator=g), torch.randn(3, 4, generator=g), torch.randn(7, generator=g).double()]
+    theirs, t_opt, ours, o_opt = _torch_and_ours(kind, params, **options)
+    for step in range(6):
+        grads = [torch.randn(p.shape, generator=g, dtype=p.dtype) for p in params]
+        for i, (t, o, grad) in enumerate(zip(theirs, ours, grads)):
+            skip = step == 2 and i == 1  # a tensor without a gradient this step is left as it is
+            t.grad = None if skip else grad.clone()
+            o.grad = None if skip else grad.clone()
+        t_opt.step()
+        o_opt.step()
+        for t, o in zip(theirs, ours):
+            assert torch.equal(t, o)
+
+
+def test_training_does_not_load_the_compiler_stack(tmp_path):
+    """torch.optim imports torch._dynamo (1-2 s here) on first use; the engine's optimizers must not."""
+    code = ("import sys, torch; from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer; "
+            "x = torch.randn(20, 3); y = torch.randint(0, 2, (20,)); "
+            "[Trainer(Ensemble(MLPSpec((3, 4, 2)), seeds=[0]), TrainConfig(epochs=2, optimizer=o)).fit(x, y) "
+            "for o in ('adam', 'sgd')]; "
+            "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -169,7 +169,7 @@ def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResul
     """Train networks and points together, one ensemble per feature count (members: the seeds)."""
     import torch
 
-    from nnprobe.nn import Ensemble, Trainer, resolve_device
+    from nnprobe.nn import Ensemble, Trainer, optim, resolve_device
 
     t0 = time.perf_counter()
     c = config
@@ -184,7 +184,7 @@ def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResul
         y = torch.from_numpy(np.stack([s.y for s in sets])).to(device)  # [S, n]
         model = Ensemble(MLPSpec.from_hidden(d, c.hidden, sets[0].n_classes, activation=c.activation),
                          seeds=[derive_seed(c.seed, 100 + d, s) for s in range(c.n_seeds)], device=device)
-        input_step = torch.optim.SGD([u], lr=c.input_lr, momentum=c.input_momentum)
+        input_step = optim.SGD([u], lr=c.input_lr, momentum=c.input_momentum)
         snapshots: list[np.ndarray] = []
         history = Trainer(model, TrainConfig(epochs=c.epochs, lr=c.lr, log_every=c.snapshot_every),
                           extra_optimizers=[input_step]).fit(
