@@ -209,6 +209,10 @@ def test_spec_and_options_are_validated():
         Ensemble(MLPSpec((3, 2)), seeds=[0], init="normal:-1")
     with pytest.raises(ConfigError, match="optimizer"):
         TrainConfig(optimizer="lbfgs")
+    with pytest.raises(ConfigError, match="weight decay"):
+        TrainConfig(weight_decay=-0.1)
+    with pytest.raises(ConfigError, match="momentum"):
+        TrainConfig(optimizer="sgd", momentum=-0.5)
     with pytest.raises(ConfigError, match="input_sizes"):
         Ensemble(MLPSpec((5, 2)), seeds=[0, 1], input_sizes=[4, 2])
 
@@ -327,7 +331,21 @@ def test_optimizers_equal_torch_optim_bit_for_bit(kind, options):
             assert torch.equal(t, o)
 
 
-def test_training_does_not_load_the_compiler_stack(tmp_path):
+def test_a_model_converted_after_its_trainer_was_made_trains_in_its_new_dtype(blobs):
+    """Optimizer state is made at the first step, in the parameters' dtype then, as torch.optim does."""
+    x, y = blobs
+    late = Ensemble(MLPSpec((6, 5, 3)), seeds=[0, 1])
+    trainer = Trainer(late, TrainConfig(epochs=20, lr=0.01))
+    late.double()
+    trainer.fit(x.double(), y)
+    early = Ensemble(MLPSpec((6, 5, 3)), seeds=[0, 1]).double()
+    Trainer(early, TrainConfig(epochs=20, lr=0.01)).fit(x.double(), y)
+    for p_late, p_early in zip(late.trained_parameters(), early.trained_parameters()):
+        assert p_late.dtype == torch.float64
+        assert torch.equal(p_late, p_early)
+
+
+def test_training_does_not_load_the_compiler_stack():
     """torch.optim imports torch._dynamo (1-2 s here) on first use; the engine's optimizers must not."""
     code = ("import sys, torch; from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer; "
             "x = torch.randn(20, 3); y = torch.randint(0, 2, (20,)); "

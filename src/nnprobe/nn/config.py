@@ -29,6 +29,10 @@ class TrainConfig:
             raise ConfigError(f"learning rate {self.lr} must be positive, e.g. 0.01.")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown: use adam or sgd.")
+        if not self.momentum >= 0:
+            raise ConfigError(f"momentum {self.momentum} must be 0 or positive, e.g. 0.9 (0: plain gradient descent).")
+        if not self.weight_decay >= 0:
+            raise ConfigError(f"weight decay {self.weight_decay} must be 0 or positive, e.g. 1e-4.")
         if self.loss not in ("cross_entropy", "mse", "sse"):
             raise ConfigError(f"loss {self.loss!r} is unknown: use cross_entropy, mse or sse.")
         if self.batch_size is not None and self.batch_size < 1:

@@ -1,11 +1,11 @@
 """The engine's optimizers: the updates of ``torch.optim.Adam(fused=True)`` and ``torch.optim.SGD``, without
 the ``torch.optim.Optimizer`` wrapper.
 
-Why not ``torch.optim`` itself: its first step (and every ``Optimizer`` method) imports the compiler stack,
-``torch._dynamo``, to mark itself as not compilable. That import measured 1.1-1.8 s on this 2-core machine, as
-long as the whole default memorize training, and every ``nnprobe`` command that trains paid it once. These
-classes run the same arithmetic: ``Adam`` calls the fused kernel ``torch.optim.Adam(fused=True)`` calls
-(``aten::_fused_adam_``, one kernel for every tensor) and ``SGD`` the same tensor operations as
+Why not ``torch.optim`` itself: building a ``torch.optim`` optimizer imports the compiler stack,
+``torch._dynamo``, to mark its methods as not compilable. That import measured 1.1-1.8 s on this 2-core
+machine, as long as the whole default memorize training, and every ``nnprobe`` command that trains paid it
+once. These classes run the same arithmetic: ``Adam`` calls the fused kernel ``torch.optim.Adam(fused=True)``
+calls (``aten::_fused_adam_``, one kernel for every tensor) and ``SGD`` the same tensor operations as
 ``torch.optim.SGD``; tests check both equal ``torch.optim`` step for step, bit for bit. Only what the engine
 uses is here: no parameter groups, schedulers, state dicts or AMSGrad.
 """
@@ -18,15 +18,19 @@ import torch
 
 
 class _Optimizer:
-    """Parameters updated in place from their ``.grad``; a parameter whose grad is None is skipped, as in
+    """Parameters updated in place from their ``.grad``; a parameter whose grad is None is skipped, and the
+    state of a parameter is made at its first update, in its dtype and on its device then, as in
     ``torch.optim``."""
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("an optimizer needs at least one tensor to train")
+        if not lr >= 0 or not weight_decay >= 0:
+            raise ValueError(f"learning rate {lr} and weight decay {weight_decay} must be 0 or positive")
         self.lr = lr
         self.weight_decay = weight_decay
+        self.state: list[dict[str, torch.Tensor]] = [{} for _ in self.params]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:
@@ -47,23 +51,27 @@ class Adam(_Optimizer):
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
+        if not (0 <= betas[0] < 1 and 0 <= betas[1] < 1 and eps >= 0):
+            raise ValueError(f"betas {betas} must lie in [0, 1) and eps {eps} must be 0 or positive")
         self.betas, self.eps = betas, eps
-        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        # Step counts as the fused kernel reads them: a float32 scalar per tensor, on its device.
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
         groups: dict[tuple, list[int]] = {}  # the kernel takes tensors of one device and dtype
         for i in self._with_grad():
-            groups.setdefault((self.params[i].device, self.params[i].dtype), []).append(i)
+            p, state = self.params[i], self.state[i]
+            if not state:
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)  # as the fused kernel reads it
+            groups.setdefault((p.device, p.dtype), []).append(i)
         for idx in groups.values():
-            steps = [self.steps[i] for i in idx]
+            states = [self.state[i] for i in idx]
+            steps = [s["step"] for s in states]
             torch._foreach_add_(steps, 1)
             torch._fused_adam_(
                 [self.params[i] for i in idx], [self.params[i].grad for i in idx],
-                [self.exp_avg[i] for i in idx], [self.exp_avg_sq[i] for i in idx], [], steps,
+                [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [], steps,
                 lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=self.weight_decay, eps=self.eps,
                 amsgrad=False, maximize=False,
             )
@@ -76,18 +84,19 @@ class SGD(_Optimizer):
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
+        if not momentum >= 0:
+            raise ValueError(f"momentum {momentum} must be 0 or positive")
         self.momentum = momentum
-        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
 
     @torch.no_grad()
     def step(self) -> None:
         for i in self._with_grad():
-            p = self.params[i]
+            p, state = self.params[i], self.state[i]
             g = p.grad if self.weight_decay == 0 else p.grad.add(p, alpha=self.weight_decay)
             if self.momentum != 0:
-                if self.buffers[i] is None:
-                    self.buffers[i] = g.detach().clone()
+                if "momentum" not in state:
+                    state["momentum"] = g.detach().clone()
                 else:
-                    self.buffers[i].mul_(self.momentum).add_(g)
-                g = self.buffers[i]
+                    state["momentum"].mul_(self.momentum).add_(g)
+                g = state["momentum"]
             p.add_(g, alpha=-self.lr)
