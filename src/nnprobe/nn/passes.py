@@ -52,10 +52,9 @@ class SharedInputPasses:
     """Forward passes and gradients of ``model`` on inputs ``[n, d]`` shared by every member.
 
     ``forward`` keeps the activations of its last call; ``backward``, once per ``forward`` (it overwrites them
-    with their gradients), turns the gradient of the outputs into every parameter's ``.grad`` (allocated once and
-    overwritten, never set to None). Buffers, and the views
-    into them, are made once per row count and reused (a short last minibatch gets its own); the backward
-    pass's buffers only for row counts it is run on.
+    with their gradients), turns the gradient of the outputs into every parameter's ``.grad`` (allocated once
+    and overwritten, never set to None). Buffers, and the views into them, are made once per row count and
+    reused (a short last minibatch gets its own); the backward pass's buffers only for row counts it is run on.
     """
 
     def __init__(self, model: Ensemble) -> None:
