@@ -95,3 +95,32 @@ def test_article_claims_are_not_judged_on_other_settings():
     assert article["At w = 2 the total squared error is 120."] is None  # not tested: w0 = 3 is not the article's
     assert article["At w = 7 the loss is 270."] is None
     assert r.line.total == 30  # (4 - 3)^2 * 30: the run itself is still computed for w0 = 3
+
+
+def test_descent_is_computed_in_float64_without_float_noise(result):
+    # w1 = w0 - lr * dL/dw = 2 + 0.015 * 120 = 3.8; float32 arithmetic would show 3.79999995
+    assert abs(result.line.descent[1].w - 3.8) < 1e-12
+    assert abs(result.line.descent[2].w - 3.98) < 1e-12
+
+
+def test_a_diverging_rate_stops_the_table_and_says_why():
+    r = backprop.run_line(backprop.BackpropConfig.small(lr=1.0, steps=200))
+    line = r
+    assert line.stable_lr == pytest.approx(1 / 30)  # sum of x^2 over x = 0..4
+    assert line.diverged_at is not None and line.steps_to_tolerance is None
+    assert all(np.isfinite(s.loss) for s in line.descent)  # the table stops before the overflow
+    # each step multiplies the error by 1 - 2 lr sum x^2 = -59: exactly, until the overflow
+    errors = [4 - s.w for s in line.descent]
+    np.testing.assert_allclose(errors[1:6], [2 * (-59) ** k for k in range(1, 6)], rtol=1e-12)
+
+
+def test_each_claim_comes_out_false_on_numbers_that_contradict_it(result):
+    import copy
+
+    r = copy.deepcopy(result)
+    r.line.total, r.line.probe.slope_central, r.line.probe.far_loss = 121.0, -119.0, 271.0
+    r.line.steps_to_tolerance = None
+    r.tied.max_relative_error = 0.5
+    r.tie_error = 1e-3
+    r.digits.final_test_accuracy = 0.5
+    assert [c.holds for c in backprop.check_claims(r)] == [False] * 7 + [False]  # the errata claim stays false

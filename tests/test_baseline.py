@@ -50,3 +50,43 @@ def test_separate_test_file_is_aligned(tmp_path):
                                                    test=str(tmp_path / "test.csv"), device="cpu"))
     assert (r.n_train, r.n_test) == (200, 80) and r.class_names == ["no", "yes"]
     assert r.network["accuracy"] > 0.9
+
+
+def test_each_claim_comes_out_false_on_numbers_that_contradict_it(seed_run):
+    import copy
+
+    r = copy.deepcopy(seed_run)
+    r.baselines["most_frequent"]["mcc"] = 0.1
+    r.zero_init[0].constant = False
+    r.zero_init[1].hidden_units_identical = False
+    y_test = np.r_[np.zeros(460, int), np.ones(40, int)]
+    assert [c.holds for c in baseline.check_claims(r, y_test)] == [False, False, False]
+
+
+def test_verdict_comes_first_and_the_articles_claims_after_the_checks(seed_run, tmp_path):
+    from nnprobe.checks import count_line
+    from nnprobe.report import baseline as report_baseline
+    from nnprobe.report import write
+
+    report = report_baseline.build(seed_run)
+    statuses = [c.status for c in seed_run.checks]
+    counts = f"{statuses.count('fail')} fail, {statuses.count('warn')} warn, {statuses.count('pass')} pass"
+    assert count_line(seed_run.checks) == counts and counts in report.headline
+    for check in seed_run.checks:
+        assert (f"{check.status.upper()} {check.name}" in report.headline) == (check.status != "pass")
+    html = write(tmp_path / "r", report, config=seed_run.config, result=seed_run, seconds=1.0, device="cpu").read_text()
+    verdict, checks, claims = (html.index(t) for t in (counts, "<h2>Checks</h2>", 'class="claims"'))
+    assert verdict < checks < claims  # the user's own checks before the article's zero-init claims
+
+
+def test_a_test_file_of_one_class_runs_and_leaves_the_majority_claim_untested(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = lambda n, only=None: "".join(  # noqa: E731
+        f"{x:.4f},{z:.4f},{only or ('yes' if x > 0 else 'no')}\n" for x, z in rng.normal(size=(n, 2)))
+    (tmp_path / "train.csv").write_text("a,b,label\n" + rows(200))
+    (tmp_path / "test.csv").write_text("a,b,label\n" + rows(30, only="yes"))
+    r = baseline.run(baseline.BaselineConfig.small(data=str(tmp_path / "train.csv"), target="label",
+                                                   test=str(tmp_path / "test.csv"), device="cpu"))
+    assert r.n_test == 30 and r.baselines["most_frequent"]["accuracy"] == 0.0  # the majority of training: "no"
+    assert r.claims[0].holds is None and "holds 1 of the 2 classes" in r.claims[0].evidence
+    assert any("no rows of class(es) 'no'" in note for note in r.notes)

@@ -45,12 +45,12 @@ def test_memorize_summary_shows_claims(tmp_path):
     [
         (["memorize", "--features", "ten"], "--features 'ten' must be comma-separated integers"),
         (["memorize", "--init", "xavier"], "init scheme 'xavier' is unknown"),
-        (["memorize", "--classes", "1"], "n_classes=1"),
+        (["memorize", "--classes", "1"], "n_classes (--classes)=1 is out of range: allowed 2..10,000"),
         (["memorize", "--device", "tpu"], "device 'tpu' is unknown"),
         (["describe", "missing.csv", "--target", "y"], "does not exist"),
         (["describe", "sklearn:wines"], "Did you mean 'wine'"),
-        (["cluster", "--small", "--classes", "60"], "5 points per class"),
-        (["compare", "--discordance", "0.1", "--base-accuracy", "1.5"], "base_accuracy=1.5 must be a fraction"),
+        (["cluster", "--small", "--classes", "60"], "5 per class of 60 classes at least)=200 is out of range"),
+        (["compare", "--discordance", "0.1", "--base-accuracy", "1.5"], "base_accuracy=1.5 must be a finite number in [0, 1]"),
         (["coin", "--small", "--out", __file__], "is a file"),
     ],
 )
@@ -143,7 +143,7 @@ def test_coin_cli(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["result"]["formulas"][0].startswith("P(more heads than tails in 2N flips)")
     bad = runner.invoke(app, ["coin", "--p", "0.5,1.5"])
-    assert bad.exit_code == 2 and "strictly between 0 and 1" in bad.stderr
+    assert bad.exit_code == 2 and "p=1.5 must be a finite number in (0, 1)" in bad.stderr
 
 
 def test_compare_cli_prints_the_verdict(tmp_path):
@@ -158,3 +158,88 @@ def test_compare_cli_prints_the_verdict(tmp_path):
     assert missing.exit_code == 2 and "does not exist" in missing.stderr
     nothing = runner.invoke(app, ["compare"])
     assert nothing.exit_code == 2 and "--discordance" in nothing.stderr
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["memorize", "--epochs", "abc"], "Invalid value for '--epochs'"),
+        (["memorize", "--no-such-option"], "No such option: --no-such-option"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["memorize", "--epochs", "99999999999999999999"], "epochs=99,999,999,999,999,999,999 is out of range: allowed "
+                                                            "0..1,000,000"),
+        (["memorize", "--features", "10,,20"], "--features '10,,20' has an empty item"),
+        (["memorize", "--seed", "-1"], "seed=-1 is out of range: allowed 0..4,294,967,295"),
+        (["memorize", "--seed", str(2**63)], "seed=9,223,372,036,854,775,808 is out of range"),
+        (["memorize", "--lr", "nan"], "learning rate=nan must be a finite number in (0, 1000]"),
+        (["memorize", "--lr", "inf"], "learning rate=inf must be a finite number"),
+        (["memorize", "--init", "normal:1e308"], "init scheme 'normal:1e308' is unknown"),
+        (["memorize", "--seeds", "1000", "--samples", "1000000", "--features", "100000"], "GiB of memory"),
+        (["cluster", "--input-momentum", "1"], "input_momentum (--input-momentum)=1.0 must be a finite number in [0, 1)"),
+        (["cluster", "--input-lr", "-inf"], "input_lr (--input-lr)=-inf must be a finite number"),
+        (["cluster", "--data", "synth:line"], "synth:line?slope=4&n=5 is a regression set"),
+        (["baseline", "synth:line"], "is a regression set"),
+        (["backprop", "--w0", "1e308"], "w0=1e+308 must be a finite number in [-1e+06, 1e+06]"),
+        (["backprop", "--lr", "1e39"], "lr (--lr)=1e+39 must be a finite number in (0, 1000]"),
+        (["backprop", "--epochs", "2000000"], "epochs (--epochs)=2,000,000 is out of range"),
+    ],
+)
+def test_usage_errors_and_absurd_values_exit_2_with_one_line(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_help_names_each_article_by_title_and_the_seed_range():
+    from nnprobe.studies import ARTICLES
+
+    for command, title in ARTICLES.items():
+        text = " ".join(runner.invoke(app, [command, "--help"]).output.split())
+        assert f"From the article “{title}”" in text and "(seed 0" not in text, command
+    assert "0..4294967295" in " ".join(runner.invoke(app, ["memorize", "--help"]).output.split())
+
+
+def test_sigterm_is_an_interrupt_that_leaves_nothing(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from nnprobe.studies import memorize as study
+
+    def terminated_midway(config, progress):
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` from another terminal, while the study trains
+        raise AssertionError("SIGTERM did not stop the run")
+
+    monkeypatch.setattr(study, "run", terminated_midway)
+    result = runner.invoke(app, ["memorize", *TINY, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 143, result.output
+    assert result.stderr.strip() == "interrupted: nothing half-written was left behind."
+    assert list(tmp_path.iterdir()) == []  # no run folder, no staging folder
+    assert signal.getsignal(signal.SIGTERM) is not None  # the handler is put back after the command
+
+
+def test_library_warnings_become_one_note_each_without_paths(tmp_path, monkeypatch):
+    import warnings
+
+    from nnprobe.studies import coin as study
+
+    real_run = study.run
+
+    def warns(config, progress):
+        for _ in range(3):
+            warnings.warn("overflow encountered in exp\nsecond line", RuntimeWarning, stacklevel=1)
+        return real_run(config, progress)
+
+    monkeypatch.setattr(study, "run", warns)
+    result = runner.invoke(app, ["coin", "--small", "--out", str(tmp_path / "c"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == ["note: RuntimeWarning: overflow encountered in exp"]  # once, first line only
+
+
+def test_describe_shows_control_characters_escaped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,kind\n1,\x1b[31mred\n2,blue\u202e\n3,blue\u202e\n")
+    result = runner.invoke(app, ["describe", str(path), "--target", "kind"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "\\x1b[31mred" in result.stdout and "blue\\u202e" in result.stdout

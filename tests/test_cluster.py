@@ -81,3 +81,63 @@ def test_config_validation():
     for bad in (dict(dims=(2, 2)), dict(input_lr=-1.0), dict(low=5.0, high=5.0), dict(n_classes=1)):
         with pytest.raises(cluster.ConfigError):
             cluster.ClusterConfig(**bad)
+
+
+def _fake_result(knn_first, knn_500, knn_last, silhouette, linear, separated_at):
+    """A ClusterResult with one seed per feature count and the given numbers (2 and 3 features)."""
+    runs = []
+    for d, sep in zip((2, 3), separated_at):
+        snaps = [cluster.Snapshot(e, knn, silhouette, linear, 0.0, 0.0, 0.9)
+                 for e, knn in ((0, knn_first), (500, knn_500), (7000, knn_last))]
+        runs.append(cluster.RunResult(f"{d} features", d, 0, snaps, sep, np.zeros((3, 4, d)), np.zeros(4, int)))
+    return cluster.ClusterResult(cluster.ClusterConfig(dims=(2, 3), n_seeds=1), runs, input_lr_raw=[0.03])
+
+
+def test_each_claim_comes_out_false_on_numbers_that_contradict_it():
+    # 3 features separate later than 2; the points stay mixed, or change early, or are compact linear clusters
+    mixed = {c.statement: c.holds for c in cluster.check_claims(_fake_result(0.35, 0.8, 0.6, 0.1, 0.5, (4000, 6000)))}
+    assert [mixed[k] for k in mixed if "form class clusters" in k] == [False, False]
+    assert [mixed[k] for k in mixed if "first 500 epochs" in k] == [False, False]
+    assert mixed["With 3 features the points separate sooner than with 2 (about 3000 vs 5000+ epochs)."] is False
+    compact = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.6, 0.98, (4000, 3000)))
+    gather = [c for c in compact if "decision regions" in c.statement]
+    assert [c.holds for c in gather] == [False, False]
+    # the evidence agrees with the verdict: it says these are compact, close to linearly separable clusters
+    assert all("0.25 or more: compact clusters" in c.evidence and "close to linearly separable" in c.evidence
+               for c in gather)
+
+
+def test_claim_evidence_matches_its_verdict_when_only_one_condition_holds():
+    # silhouette 0.38 (compact) but logistic regression far below 5-NN: the claim holds because of linearity only
+    claims = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.38, 0.5, (4000, 3000)))
+    gather = next(c for c in claims if "decision regions" in c.statement)
+    assert gather.holds and "0.25 or more: compact clusters" in gather.evidence
+    assert "not linearly separable" in gather.evidence and "below 0.25" not in gather.evidence
+
+
+def test_epochs_in_the_evidence_read_as_people_write_them():
+    claims = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.1, 0.5, (4000, None)))
+    text = next(c.evidence for c in claims if "separate sooner" in c.statement)
+    assert "2 features 4000, 3 features not reached" in text and "4000.0" not in text and "None" not in text
+
+
+def test_points_that_go_non_finite_are_reported_as_diverged(monkeypatch):
+    from nnprobe.nn import optim
+
+    real_step = optim.SGD.step
+    calls = []
+
+    def step_that_overflows(self):
+        real_step(self)
+        calls.append(1)
+        if len(calls) == 150:  # the point step of epoch 150 blows up (as a too large step would)
+            with torch.no_grad():
+                self.params[0][0].fill_(float("inf"))
+
+    monkeypatch.setattr(optim.SGD, "step", step_that_overflows)
+    r = cluster.run(cluster.ClusterConfig.small(n_seeds=2, epochs=300, snapshot_every=100, device="cpu"))
+    first, second = r.runs
+    assert first.diverged_at == 200 and second.diverged_at is None  # seed 0's points went to infinity
+    assert np.isnan(first.snapshots[-1].knn_accuracy) and np.isfinite(second.snapshots[-1].knn_accuracy)
+    assert all(c.holds is None and "diverged" in c.evidence for c in r.claims)
+    report_cluster.build(r)  # figures and tables of a diverged run draw without error

@@ -1,14 +1,20 @@
-"""Tests of `compare` and `coin`: matching predictions by id with clear errors, the verdict on planted lifts,
-and the coin study's claims against closed forms."""
+"""Tests of `compare`: matching predictions by id with clear errors, the verdict on planted lifts, what is skipped
+and why, sample sizes for the test that is run, option bounds, and text fit for people."""
+
+import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar
 
+import nnprobe.limits
 from nnprobe.data.predictions import load_pair
-from nnprobe.errors import DataError
-from nnprobe.studies import coin, compare
+from nnprobe.errors import ConfigError, DataError
+from nnprobe.report.compare import build
+from nnprobe.stats import exact_paired_sample_size, paired_sample_size, unpaired_sample_size
+from nnprobe.studies import compare
 
 
 def write(tmp_path, name, **columns):
@@ -109,20 +115,6 @@ def test_sample_sizes_without_predictions():
     assert 3.5 < half.paired / one.paired < 4.2
 
 
-def test_coin_claims_and_formula_values():
-    r = coin.run(coin.CoinConfig.small())
-    by_flips = dict(zip(r.flips, r.more_heads["0.501"]))
-    assert by_flips[2] == pytest.approx(0.501**2)  # 2 flips: more heads than tails only with 2 heads
-    assert r.one_flip["loaded_heads_fair_tails"] == pytest.approx(501 / 2000, abs=1e-15)
-    assert r.one_flip["fair_heads_loaded_tails"] == pytest.approx(499 / 2000, abs=1e-15)
-    for p in r.beats_fair:
-        total = np.array(r.beats_fair[p]) + np.array(r.ties[p]) + np.array(r.loses[p])
-        assert np.allclose(total, 1, atol=1e-12)
-    verdicts = {c.statement[:40]: c.holds for c in r.claims}
-    assert verdicts["One flip tells almost nothing: loaded he"] is True
-    assert verdicts["After 2 million flips we can say with ce"] is False  # 0.977, not certainty
-
-
 def test_scores_give_a_delong_auc_comparison(tmp_path):
     from sklearn.metrics import roc_auc_score
 
@@ -131,13 +123,176 @@ def test_scores_give_a_delong_auc_comparison(tmp_path):
     y = rng.integers(0, 2, n)
     shared = rng.normal(size=n)
     sa, sb = 0.8 * y + shared + rng.normal(size=n), 1.6 * y + shared + rng.normal(size=n)
-    a = write(tmp_path, "a.csv", id=range(n), y_true=np.where(y, "spam", "ham"), y_pred=np.where(sa > 0.4, "spam", "ham"),
-              score=sa)
-    b = write(tmp_path, "b.csv", id=range(n), y_true=np.where(y, "spam", "ham"), y_pred=np.where(sb > 0.8, "spam", "ham"),
-              score=sb)
+    labels = np.where(y, "spam", "ham")
+    a = write(tmp_path, "a.csv", id=range(n), y_true=labels, y_pred=np.where(sa > 0.4, "spam", "ham"), score=sa)
+    b = write(tmp_path, "b.csv", id=range(n), y_true=labels, y_pred=np.where(sb > 0.8, "spam", "ham"), score=sb)
     r = compare.run(compare.CompareConfig.small(a=a, b=b))
     assert r.positive == "spam"  # the last of the sorted labels
     assert r.auc.auc_a == pytest.approx(roc_auc_score(y, sa)) and r.auc.auc_b == pytest.approx(roc_auc_score(y, sb))
     assert r.auc.p_value < 0.01 and r.auc.low > 0
     flipped = compare.run(compare.CompareConfig.small(a=a, b=b, positive="ham"))
     assert flipped.auc.auc_a == pytest.approx(1 - roc_auc_score(y, sa))  # scores read as the other class's
+
+
+def test_missing_ids_are_errors_not_the_string_nan(tmp_path):
+    a = write(tmp_path, "a.csv", id=["1", "", "3"], y_true=[0, 1, 0], y_pred=[0, 1, 1])
+    b = write(tmp_path, "b.csv", id=["1", "", "3"], y_true=[0, 1, 0], y_pred=[0, 0, 1])
+    # the empty cell used to become the id "nan" in both files and match itself
+    with pytest.raises(DataError, match="1 missing or blank id.*data rows 2"):
+        load_pair(a, b)
+
+
+def test_whole_float_ids_match_integer_ids(tmp_path):
+    ids = np.arange(6)
+    a = write(tmp_path, "a.csv", id=ids.astype(float), y_true=ids % 2, y_pred=ids % 2)  # written as 0.0, 1.0, ...
+    b = write(tmp_path, "b.csv", id=ids, y_true=ids % 2, y_pred=np.zeros(6, int))
+    pair = load_pair(a, b)
+    assert pair.ids.tolist() == [str(i) for i in ids] and pair.b_correct.sum() == 3
+    # whole floats beyond int64 stay as written instead of failing the conversion
+    huge = write(tmp_path, "huge.csv", id=ids * 1e39, y_true=ids % 2 * 1e39, y_pred=np.zeros(6))
+    assert load_pair(huge, huge).y_true.tolist()[:2] == ["0", "1e+39"]
+
+
+def test_two_always_wrong_models_are_compared_with_sizes_explained(tmp_path):
+    ids = np.arange(40)
+    a = write(tmp_path, "a.csv", id=ids, y_true=ids % 2, y_pred=1 - ids % 2)
+    b = write(tmp_path, "b.csv", id=ids, y_true=ids % 2, y_pred=1 - ids % 2)
+    r = compare.run(compare.CompareConfig.small(a=a, b=b))  # used to fail on the base accuracy of 0
+    assert r.a_accuracy == r.b_accuracy == 0 and r.mcnemar.p_value == 1
+    assert r.verdict.startswith("no detectable difference")
+    for size in r.sample_sizes:
+        # no discordant pair: McNemar's test cannot size anything; the unpaired test from accuracy 0 still can
+        assert size.paired is None and "discordance 0" in size.paired_note
+        assert size.unpaired == unpaired_sample_size(size.lift, base_accuracy=0.0)
+    note = build(r).terminal[-1].note
+    assert "discordance 0" in note and "--lifts" not in note
+
+
+@pytest.fixture
+def scored(tmp_path):
+    """Files with scores: 20 examples, a single positive one."""
+    def make(n_positive, score_b=True):
+        y = np.zeros(20, int)
+        y[:n_positive] = 1
+        a = write(tmp_path, "sa.csv", id=range(20), y_true=y, y_pred=0, score=np.linspace(0, 1, 20))
+        b_columns = dict(id=range(20), y_true=y, y_pred=0)
+        if score_b:
+            b_columns["score"] = np.linspace(1, 0, 20)
+        return a, write(tmp_path, "sb.csv", **b_columns)
+    return make
+
+
+def test_a_single_positive_skips_only_the_auc_and_says_why(scored):
+    a, b = scored(1)
+    r = compare.run(compare.CompareConfig.small(a=a, b=b))  # used to refuse the whole comparison
+    assert r.auc is None and r.mcnemar is not None
+    assert "1 example(s) of the positive class 1 and 19 of the other" in r.auc_note
+    report = build(r)
+    assert r.auc_note in report.headline and r.auc_note in report.sections[0].paragraphs[-1]
+
+
+def test_scores_in_one_file_only_are_reported(scored):
+    a, b = scored(8, score_b=False)
+    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    assert r.auc is None and "only" in r.auc_note and "has a score column" in r.auc_note
+
+
+def test_zero_variance_auc_difference_is_shown_with_its_note(tmp_path):
+    y = np.r_[np.zeros(5, int), np.ones(5, int)]
+    a = write(tmp_path, "a.csv", id=range(10), y_true=y, y_pred=y, score=y * 1.0)
+    b = write(tmp_path, "b.csv", id=range(10), y_true=y, y_pred=1 - y, score=1.0 - y)
+    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    assert (r.auc.auc_a, r.auc.auc_b, r.auc.p_value) == (1.0, 0.0, 0.0)  # perfect against reversed: p = 0, not 1
+    auc_table = next(t for t in build(r).terminal if t.title.startswith("ROC AUC"))
+    assert "difference with zero variance" in auc_table.note
+    assert ["p (two-sided)", "0 (zero variance: see the note)"] in auc_table.rows
+
+
+def test_numeric_labels_take_the_largest_value_as_positive(tmp_path):
+    rng = np.random.default_rng(5)
+    y = rng.choice([2, 10], 60)
+    a = write(tmp_path, "a.csv", id=range(60), y_true=y, y_pred=y, score=(y == 10) + rng.random(60))
+    b = write(tmp_path, "b.csv", id=range(60), y_true=y, y_pred=y, score=rng.random(60))
+    assert compare.run(compare.CompareConfig.small(a=a, b=b)).positive == "10"  # not "2", as text sorting had it
+
+
+def test_sample_sizes_are_for_the_exact_test_that_compare_runs():
+    r = compare.run(compare.CompareConfig(discordance=0.06, base_accuracy=0.9))
+    for size in r.sample_sizes:
+        exact = exact_paired_sample_size(size.lift, discordance=0.06)
+        assert (size.paired, size.paired_first, size.paired_power) == (exact.n, exact.first_n, exact.power)
+        assert size.paired_normal == paired_sample_size(size.lift, discordance=0.06) < size.paired
+        assert size.unpaired == unpaired_sample_size(size.lift, base_accuracy=0.9)
+    table = build(r).terminal[-1]
+    assert table.columns[1:] == ["paired: McNemar exact test", "paired: Connor's approximation",
+                                 "unpaired: z-test, per model"]
+    assert table.rows[0][1] == f"{r.sample_sizes[0].paired:,}"
+
+
+def test_tiny_lift_gives_a_reason_instead_of_the_exact_n():
+    r = compare.run(compare.CompareConfig(discordance=0.3, lifts=(0.0001, 0.01)))
+    tiny, usual = r.sample_sizes
+    assert tiny.paired is None and tiny.paired_normal == paired_sample_size(0.0001, discordance=0.3)
+    assert "discordant counts" in tiny.paired_note and usual.paired is not None
+    assert tiny.unpaired is None and "--base-accuracy" in tiny.unpaired_note
+
+
+def test_bootstrap_beyond_the_time_limit_is_refused_with_the_estimate(planted, monkeypatch):
+    a, b = planted
+    monkeypatch.setattr(nnprobe.limits, "MAX_SECONDS", 10)
+    # 10^6 resamples of 3000 examples at 15 ns per drawn example: at least 45 s
+    with pytest.raises(ConfigError, match="bootstrap of 1,000,000 resamples of 3,000 examples would take at least 45"):
+        compare.run(compare.CompareConfig(a=a, b=b, n_boot=10**6))
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("n_boot", 10**8, r"n_boot \(--boot\)=100,000,000 is out of range: allowed 100..10,000,000"),
+    ("n_boot", 50, "allowed 100..10,000,000"),
+    ("n_boot", 2.5, "whole number"),
+    ("level", math.nan, r"level=nan must be a finite number in \[0.5, 0.9999\]"),
+    ("level", 95, r"\[0.5, 0.9999\]"),
+    ("alpha", math.inf, r"alpha=inf must be a finite number in \[1e-08, 0.5\)"),
+    ("alpha", 0.0, r"\[1e-08, 0.5\)"),
+    ("power", 1.0, r"power=1.0 .*\[0.5, 0.9999\]"),
+    ("lifts", (0.005, math.nan), r"lift=nan .*\[0.0001, 1\]"),
+    ("lifts", (0.005, 1.5), r"lift=1.5 "),
+    ("lifts", (), "1 to 20 lifts"),
+    ("discordance", -0.1, r"discordance=-0.1 .*\(0, 1\]"),
+    ("discordance", math.nan, "discordance=nan"),
+    ("base_accuracy", 1.2, r"base_accuracy=1.2 .*\[0, 1\]"),
+    ("seed", -1, "seed=-1 is out of range: allowed 0..4,294,967,295"),
+    ("seed", 2**32, "allowed 0..4,294,967,295"),
+])
+def test_options_outside_their_range_are_refused_with_the_range(option, value, message):
+    with pytest.raises(ConfigError, match=message):
+        compare.CompareConfig(**{"discordance": 0.06, option: value})
+
+
+def people_text(report) -> str:
+    """Every piece of text of a report that people read: headline, paragraphs, titles, columns, cells, notes."""
+    parts = [report.headline, report.title]
+    for section in report.sections:
+        parts += section.paragraphs
+    for table in report.terminal + [t for section in report.sections for t in section.tables]:
+        parts += [table.title, table.note, *table.columns, *(str(cell) for row in table.rows for cell in row)]
+    return "\n".join(parts)
+
+
+# None or nan shown, numpy reprs, counts as floats (4,000.0), scientific notation, long numbers without thousands
+# separators, float noise (0.30000000000000004, 0.7000000001)
+PYTHON_NOISE = [r"\bNone\b", r"\bnan\b", r"np\.", r"\d,\d{3}\.0\b", r"\d[eE][+-]\d", r"(?<![\d.,])\d{5,}(?![\d,])",
+                r"\d\.\d*(0{8,}|9{8,})\d"]
+
+
+def test_report_text_has_no_python_reprs_or_float_noise(planted, tmp_path, scored):
+    a, b = planted
+    qa = write(tmp_path, "qa.csv", id=range(30), metric=np.linspace(0, 1, 30))
+    qb = write(tmp_path, "qb.csv", id=range(30), metric=np.linspace(0, 1, 30) + 0.1)
+    sa, sb = scored(1)
+    configs = [compare.CompareConfig.small(a=a, b=b, lifts=(0.007, 0.03)), compare.CompareConfig.small(a=sa, b=sb),
+               compare.CompareConfig.small(a=qa, b=qb, kind="per-query"),
+               compare.CompareConfig(discordance=0.3, lifts=(0.0001, 0.01), level=0.975)]
+    for config in configs:
+        text = people_text(build(compare.run(config)))
+        for pattern in PYTHON_NOISE:
+            assert not re.search(pattern, text), (pattern, re.search(pattern, text), text)

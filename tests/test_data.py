@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nnprobe.data import Dataset, load, split, synthetic
-from nnprobe.errors import DataError
+from nnprobe.data import Dataset, align, load, split, standard_scaling, standardize, synthetic
+from nnprobe.errors import DataError, UserInputError
 
 
 def write_csv(tmp_path, text, name="data.csv"):
@@ -135,3 +135,60 @@ def test_split_refuses_to_leave_a_class_out_of_a_part():
     ds = Dataset(np.random.default_rng(0).normal(size=(300, 2)), y, ["a", "b"], ["common", "rare"], "t")
     with pytest.raises(DataError, match="class 'rare' has too few rows"):
         split(ds, test_size=0.25, seed=0)
+
+
+def test_values_beyond_float32_are_refused_naming_the_columns(tmp_path):
+    # 1e39 is finite in float64 (pandas) but infinite in float32, the engine's precision: it must not slip through
+    path = write_csv(tmp_path, "a,big,huge,y\n1,1e39,-1e308,0\n2,3e38,5,1\n3,4,6,0\n")
+    with pytest.raises(DataError, match=r"2 value\(s\) beyond float32's range.*'big' \(1\), 'huge' \(1\)"):
+        load(path, target="y")
+    ok = load(write_csv(tmp_path, "a,y\n3.4e38,0\n-3.4e38,1\n", "edge.csv"), target="y")
+    assert np.isfinite(ok.X).all() and ok.X[0, 0] == np.float32(3.4e38)
+
+
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("synth:gaussian?k=1", r"k \(classes; a classifier needs at least 2\)=1 is out of range"),
+        ("synth:gaussian?n=1e30", r"n=1,000,000,000,000,000,\d{3},\d{3},\d{3},\d{3},\d{3} is out of range: allowed 1"),
+        ("synth:gaussian?n=100000000&d=100000", f"needs about {4e13 / 2**40:.3g} TiB of memory"),  # 4 bytes a value
+        ("synth:box?low=-1e308&high=1e308", r"low=-1e\+308 must be a finite number"),
+        ("synth:box?low=-3e38&high=3e38", "width within float32's range"),
+        ("synth:gaussian?seed=-1", "seed=-1 is out of range: allowed 0..4,294,967,295"),
+        ("synth:gaussian?seed=18446744073709551616", "seed=18,446,744,073,709,551,616 is out of range"),
+        ("synth:imbalanced?separation=1e300", r"separation=1e\+300 must be a finite number"),
+        ("synth:line?slope=inf", "must be a number"),
+    ],
+)
+def test_impossible_or_enormous_synthetic_specs_are_refused_up_front(spec, message):
+    with pytest.raises(UserInputError, match=message) as info:
+        load(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_largest_seed_is_accepted():
+    a, b = load("synth:gaussian?n=20&d=2&seed=4294967295"), synthetic.gaussian(n=20, d=2, seed=2**32 - 1)
+    np.testing.assert_array_equal(a.X, b.X)
+
+
+def test_standardization_is_exact_in_float64_and_keeps_constant_columns_at_zero():
+    X = np.array([[3e38, 1.0, 5.0], [-3e38, 3.0, 5.0], [3e38, 5.0, 5.0]], dtype=np.float32)
+    center, scale = standard_scaling(X)  # float32 sums of 3e38 would overflow to inf
+    np.testing.assert_allclose(center, [np.float64(np.float32(3e38)) / 3, 3.0, 5.0], rtol=1e-12)
+    np.testing.assert_allclose(scale[1:], [np.sqrt(8 / 3), 1.0])  # population std of 1, 3, 5; constant -> 1
+    Z = standardize(X, center, scale)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-6)
+    np.testing.assert_array_equal(Z[:, 2], 0)
+
+
+def test_a_test_set_with_a_class_the_training_set_lacks_is_refused_and_a_subset_works(tmp_path):
+    train = load(write_csv(tmp_path, "a,y\n1,x\n2,y\n3,x\n", "train.csv"), target="y")
+    unseen = load(write_csv(tmp_path, "a,y\n1,x\n2,z\n3,z\n", "test.csv"), target="y")
+    with pytest.raises(DataError, match=r"class\(es\) the training data lacks: 'z' \(2 rows\)"):
+        align(train, unseen)
+    only_y = load(write_csv(tmp_path, "a,y\n5,y\n6,y\n", "test1.csv"), target="y", min_classes=1)
+    _, test = align(train, only_y)
+    assert test.class_names == ["x", "y"] and test.y.tolist() == [1, 1]  # indices of the training set's classes
+    with pytest.raises(DataError, match="single class"):
+        load(str(tmp_path / "test1.csv"), target="y")  # data to train on still needs two classes

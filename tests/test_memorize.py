@@ -80,3 +80,32 @@ def test_feature_order_given_by_the_user_is_kept():
 def test_bad_config_is_refused(bad):
     with pytest.raises(ConfigError):
         memorize.MemorizeConfig(**bad)
+
+
+def test_each_claim_comes_out_false_on_numbers_that_contradict_it(result):
+    import copy
+
+    r = copy.deepcopy(result)
+    r.train_accuracy[:] = 0.25  # flat: no rise with epochs, none with features
+    for s in r.summaries:
+        s.train_accuracy_mean = s.train_accuracy_min = s.train_accuracy_max = 0.9  # every count fits alike, the
+        s.heldout_p_value = 1e-9  # fewest too, none to 95% (below the Zhang bound too); held out far above chance
+    r.summaries[-1].n_features = 240
+    r.summaries[-1].train_accuracy_min = 0.5  # 240 features, yet one seed fits only half
+    claims = {c.statement.split(" (")[0]: c.holds for c in memorize.check_claims(r)}
+    assert claims == {
+        "Train accuracy rises as training goes on.": False,
+        "More features give a higher final train accuracy.": False,  # constant numbers support no rise
+        "At 240 or more features the network fits random labels almost perfectly": False,
+        "With few features": False,
+        "Held-out accuracy on fresh random data stays at chance": False,
+        "Networks with fewer parameters than the Zhang et al.": False,
+    }, claims
+
+
+def test_a_diverging_learning_rate_leaves_every_claim_untested_and_says_so():
+    r = memorize.run(memorize.MemorizeConfig.small(n_features=(4, 30), epochs=30, optimizer="sgd", lr=900,
+                                                   device="cpu"))
+    assert all(e is not None for s in r.summaries for e in s.diverged_at)
+    assert all(np.isnan(s.train_accuracy_mean) for s in r.summaries)  # no accuracy of a NaN network is reported
+    assert all(c.holds is None and "diverged" in c.evidence and "lower --lr" in c.evidence for c in r.claims)

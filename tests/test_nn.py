@@ -355,3 +355,36 @@ def test_training_does_not_load_the_compiler_stack():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(blobs):
+    x, y = blobs
+    cfg = TrainConfig(epochs=40, lr=0.5, optimizer="sgd", momentum=0.9, log_every=5)
+    xs = torch.stack([x, x * 1e6, x])  # member 1 sees inputs a million times larger: its SGD steps explode
+    model = Ensemble(MLPSpec.parse("6-8-3"), seeds=[1, 2, 3])
+    history = Trainer(model, cfg).fit(xs, y)
+    assert history.diverged_epoch[1] > 0 and history.diverged_epoch[[0, 2]].tolist() == [-1, -1]
+    first_bad = list(history.epochs).index(history.diverged_epoch[1])
+    assert np.isnan(history.train_accuracy[first_bad:, 1]).all()  # no accuracy of a NaN network
+    assert np.isfinite(history.train_accuracy[:first_bad, 1]).all()
+    for i in (0, 2):  # the others end exactly where they would alone
+        alone = Ensemble(MLPSpec.parse("6-8-3"), seeds=[model.seeds[i]])
+        alone_history = Trainer(alone, cfg).fit(x, y)
+        np.testing.assert_allclose(history.loss[:, i], alone_history.loss[:, 0], rtol=1e-5)
+        assert_members_match(_only(model, i), [alone.member(0)])
+
+
+def _only(model, i):
+    """Member ``i`` of ``model`` as an ensemble of one (for comparing parameters)."""
+    one = Ensemble(model.spec, seeds=[model.seeds[i]])
+    with torch.no_grad():
+        for dst, src in zip(one.parameters(), model.parameters()):
+            dst.copy_(src[i : i + 1])
+    return one
+
+
+def test_training_stops_early_when_every_member_diverged(blobs):
+    x, y = blobs
+    model = Ensemble(MLPSpec.parse("6-8-3"), seeds=[1, 2])
+    history = Trainer(model, TrainConfig(epochs=100_000, lr=900, optimizer="sgd", log_every=1)).fit(x * 1e6, y)
+    assert (history.diverged_epoch > 0).all() and history.epochs[-1] < 100  # not 100,000 epochs of NaN

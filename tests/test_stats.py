@@ -8,23 +8,30 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from scipy.stats import binom, binomtest, norm, wilcoxon
+from scipy.stats import PermutationMethod, binom, binomtest, norm, rankdata, wilcoxon
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
 
+import nnprobe.limits
 import nnprobe.stats.paired
 from nnprobe.errors import ConfigError
 from nnprobe.stats.coin import _first_true
 from nnprobe.stats import (
+    delong_test,
+    exact_paired_power,
+    exact_paired_sample_size,
     flips_needed,
     flips_needed_single,
     head_race,
+    mcnemar_conditional_power,
+    mcnemar_critical_count,
     mcnemar_test,
     paired_bootstrap,
     paired_sample_size,
     per_query_tests,
     prob_loaded_beats_fair,
     prob_more_heads,
+    signed_rank_p_value,
     simulate_power_paired,
     unpaired_sample_size,
     verdict,
@@ -102,6 +109,14 @@ def test_fair_coin_at_a_billion_flips_is_exact():
     m = 5 * 10**8
     tie = (1 - 1 / (8 * m) + 1 / (128 * m**2)) / math.sqrt(math.pi * m)
     assert prob_more_heads(0.5, 2 * m) == pytest.approx((1 - tie) / 2, rel=1e-13)
+
+
+def test_the_largest_allowed_count_is_still_exact():
+    # 2^53 flips, the most a double holds exactly: P(tie) = C(2m, m) / 4^m ~ (1 - 1/(8m)) / sqrt(pi m), m = 2^52;
+    # the incomplete beta function keeps the answer within 1e-11 of it (within 1e-15 at 10^9 flips)
+    m = 2**52
+    tie = (1 - 1 / (8 * m)) / math.sqrt(math.pi * m)
+    assert prob_more_heads(0.5, np.array([2 * m - 1, 2 * m])) == pytest.approx([0.5, (1 - tie) / 2], abs=1e-11)
 
 
 def test_ten_million_flips_of_the_loaded_coin():
@@ -281,7 +296,8 @@ def test_per_query_tests_match_scipy_and_counting():
     b = np.clip(np.round(a + rng.normal(0.05, 0.15, 80), 1), 0, 1)
     result = per_query_tests(a, b, n_boot=200, level=0.9, seed=1)
     differences = b - a
-    assert result.wilcoxon_p_value == pytest.approx(wilcoxon(differences).pvalue, rel=1e-12)
+    assert result.wilcoxon_method == "exact"
+    assert result.wilcoxon_p_value == signed_rank_p_value(differences)[0]  # tested against enumeration below
     wins, losses = int(np.sum(differences > 0)), int(np.sum(differences < 0))
     assert (result.n_b_better, result.n_a_better, result.n_ties) == (wins, losses, 80 - wins - losses)
     # sign test by counting: twice the chance of at most min(wins, losses) heads in wins + losses fair flips
@@ -290,11 +306,60 @@ def test_per_query_tests_match_scipy_and_counting():
     assert result.bootstrap == paired_bootstrap(a, b, n_boot=200, level=0.9, seed=1)
 
 
+def enumerated_signed_rank_p_value(differences):
+    """Two-sided p of the signed-rank statistic, by listing every sign pattern of the non-zero differences."""
+    untied = differences[differences != 0]
+    ranks = rankdata(np.abs(untied))  # midranks for tied sizes
+    observed = ranks[untied > 0].sum()
+    patterns = itertools.product((0, 1), repeat=len(untied))
+    sums = np.array([ranks[np.array(signs, dtype=bool)].sum() for signs in patterns])
+    return min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
+
+
+def test_wilcoxon_is_exact_with_ties_and_zero_differences():
+    # 16 queries, 2 of them tied between the models and several differences of the same size: scipy's default
+    # switches to the normal approximation here; the exact law over all 2^14 sign patterns is the answer
+    differences = np.array([0.1, -0.1, 0.2, 0.2, 0.3, 0.1, 0, 0.4, -0.2, 0.5, 0.3, 0, 0.1, 0.6, -0.3, 0.2])
+    a = np.zeros(16)  # b - a is then exactly the differences: equal sizes stay tied
+    expected = enumerated_signed_rank_p_value(differences)
+    result = per_query_tests(a, a + differences, n_boot=100)
+    assert result.wilcoxon_method == "exact"
+    assert result.wilcoxon_p_value == pytest.approx(expected, rel=1e-9)
+    assert abs(wilcoxon(differences).pvalue - expected) > 1e-4  # the approximation the old code reported differs
+
+
+def test_exact_wilcoxon_agrees_with_scipys_permutation_test_and_simulation():
+    rng = np.random.default_rng(12)
+    for n in (5, 9, 13):  # scipy enumerates every sign pattern for n <= 13
+        differences = np.round(rng.normal(0.1, 0.3, n), 1)
+        scipy_exact = wilcoxon(differences, method=PermutationMethod()).pvalue
+        assert signed_rank_p_value(differences) == (pytest.approx(scipy_exact, rel=1e-9), "exact")
+    # 80 queries with many ties: 200,000 random sign patterns estimate the exact p to ~0.0004 (standard error)
+    differences = np.round(rng.normal(0.04, 0.2, 80), 1)
+    differences = differences[differences != 0]
+    ranks = rankdata(np.abs(differences))
+    observed = ranks[differences > 0].sum()
+    flips = rng.integers(0, 2, size=(200_000, len(differences)), dtype=np.int8)
+    sums = flips @ ranks
+    simulated = min(1.0, 2 * min(np.mean(sums <= observed + 1e-9), np.mean(sums >= observed - 1e-9)))
+    p_value, method = signed_rank_p_value(differences)
+    assert method == "exact" and p_value == pytest.approx(simulated, abs=0.002)
+
+
+def test_wilcoxon_beyond_the_exact_limit_is_the_tie_corrected_normal_approximation():
+    differences = np.round(np.random.default_rng(13).normal(0.02, 0.2, 700), 1)
+    p_value, method = signed_rank_p_value(differences)
+    # scipy's approximation: zeros dropped, tie-corrected variance, no continuity correction
+    assert method == "normal approximation"
+    assert p_value == pytest.approx(wilcoxon(differences, method="approx").pvalue, rel=1e-12)
+
+
 def test_all_equal_metrics_give_p_one():
     metric = np.random.default_rng(9).random(30)
     result = per_query_tests(metric, metric.copy(), n_boot=100)
     # no query differs: no evidence either way (scipy's Wilcoxon may refuse all-zero differences)
     assert result.wilcoxon_p_value == 1 and result.sign_test_p_value == 1
+    assert result.wilcoxon_method == "no untied query"
     assert result.n_ties == 30 and result.bootstrap.low == result.bootstrap.high == 0
 
 
@@ -318,6 +383,17 @@ def test_verdict_names_the_winner_only_when_the_evidence_agrees():
     # narrower intervals get more decimals; metrics in their own units
     assert verdict(0.12, 0.07, 0.17, 0.01, scale=1, unit="", level=0.9) == (
         "B is better by 0.12, 90% CI [0.07, 0.17], p = 0.01")
+
+
+def test_verdict_without_spread_shows_no_float_noise():
+    # every query 0.1 better: the bootstrap's means are 0.1 give or take rounding (0.30000000000000004 - 0.2),
+    # which used to ask for 17 decimals
+    differences = (np.linspace(0.2, 0.8, 7) + 0.1) - np.linspace(0.2, 0.8, 7)
+    boot = paired_bootstrap(np.zeros(7), differences, n_boot=200)
+    assert 0 < boot.high - boot.low < 1e-15
+    assert verdict(boot.difference, boot.low, boot.high, 1e-5, scale=1, unit="") == (
+        "B is better by 0.1000, 95% CI [0.1000, 0.1000], p < 0.001")
+    assert verdict(-0.01, -0.01, -0.01, 1e-5) == "A is better by 1.000 points, 95% CI [1.000, 1.000], p < 0.001"
 
 
 # ---------------------------------------------------------------- power
@@ -355,6 +431,86 @@ def test_paired_sample_size_gives_the_requested_power():
     assert simulate_power_paired(n // 2, 0.005, 0.05, n_sim=20000, seed=3) < 0.6
 
 
+def brute_force_conditional_powers(largest, lift, discordance, alpha):
+    """P(reject | m discordant pairs) for m = 0..largest, by listing every split and its exact p-value."""
+    share_b = (discordance + lift) / (2 * discordance)
+    chances = []
+    for m in range(largest + 1):
+        splits = np.arange(m + 1)
+        p_values = np.minimum(1, 2 * binom.cdf(np.minimum(splits, m - splits), m, 0.5))
+        chances.append(binom.pmf(splits[p_values <= alpha], m, share_b).sum())
+    return np.array(chances)
+
+
+def brute_force_powers(largest_n, lift, discordance, alpha):
+    """Exact power at n = 1..largest_n, each a full sum over all discordant counts 0..n."""
+    conditional = brute_force_conditional_powers(largest_n, lift, discordance, alpha)
+    return np.array([binom.pmf(np.arange(n + 1), n, discordance) @ conditional[:n + 1]
+                     for n in range(1, largest_n + 1)])
+
+
+def test_critical_count_is_the_largest_rejected_split():
+    for alpha in (0.05, 0.01, 0.4999, 1e-6, 2**-4):  # 2^-4: splits whose p-value equals alpha exactly
+        counts = np.arange(300)
+        rejected = [np.flatnonzero(np.minimum(1, 2 * binom.cdf(np.arange(m // 2 + 1), m, 0.5)) <= alpha)
+                    for m in counts]
+        expected = [int(ks[-1]) if len(ks) else -1 for ks in rejected]  # the largest k with p <= alpha, if any
+        assert mcnemar_critical_count(counts, alpha).tolist() == expected, alpha
+
+
+def test_conditional_and_exact_power_match_brute_force_sums():
+    for lift, discordance in ((0.06, 0.2), (0.3, 0.9), (0.5, 1.0), (0.1, 0.1)):
+        expected = brute_force_conditional_powers(400, lift, discordance, 0.05)
+        assert mcnemar_conditional_power(np.arange(401), lift, discordance, 0.05) == pytest.approx(expected, abs=1e-14)
+    # the unconditional power against the per-n brute force kept from before, and against simulation
+    assert exact_paired_power(200, 0.06, 0.2) == pytest.approx(exact_mcnemar_power(200, 0.06, 0.2, 0.05), abs=1e-13)
+    assert exact_paired_power(700, 0.0, 0.1) <= 0.05  # the size of the exact test
+
+
+@pytest.mark.parametrize("lift, discordance, power, alpha", [
+    (0.5, 1.0, 0.8, 0.05),  # every pair discordant: the power zigzags, first reached at 30, for good from 35
+    (0.3, 0.9, 0.8, 0.05),
+    (0.1, 0.3, 0.8, 0.05),
+    (0.2, 0.999, 0.9, 0.01),  # first reached at 373, for good from 382
+    (0.2, 0.5, 0.5, 0.4),
+])
+def test_exact_sample_size_matches_a_brute_force_scan(lift, discordance, power, alpha):
+    exact = exact_paired_sample_size(lift, discordance=discordance, power=power, alpha=alpha)
+    powers = brute_force_powers(3 * exact.n + 30, lift, discordance, alpha)  # powers[i]: n = i + 1
+    below = np.flatnonzero(powers < power)
+    assert exact.n == below[-1] + 2  # the last n short of the power, plus one
+    assert exact.first_n == np.argmax(powers >= power) + 1
+    assert exact.power == pytest.approx(powers[exact.n - 1], abs=1e-12)
+    assert exact.normal_n == paired_sample_size(lift, discordance=discordance, power=power, alpha=alpha)
+
+
+def test_zigzag_makes_the_two_sample_sizes_differ():
+    exact = exact_paired_sample_size(0.5, discordance=1.0)
+    powers = brute_force_powers(60, 0.5, 1.0, 0.05)  # every pair discordant: the power is P(reject | D = n)
+    # the power reaches 0.8 at first_n, falls below it again, and stays above only from n on
+    assert exact.first_n < exact.n and powers[exact.first_n - 1] >= 0.8
+    assert min(powers[exact.first_n - 1:exact.n - 1]) < 0.8 <= min(powers[exact.n - 1:])
+    assert exact_paired_power(exact.first_n + 1, 0.5, 1.0) == pytest.approx(powers[exact.first_n], abs=1e-13)
+
+
+def test_exact_sample_size_has_the_power_by_simulation_and_connors_does_not():
+    # the issue: at Connor's n (15,696) the exact test compare runs has power ~0.79, not 0.80
+    lift, discordance, n_sim = 0.005, 0.05, 20000
+    exact = exact_paired_sample_size(lift, discordance=discordance)
+    assert exact.normal_n == 15696 and exact.n > exact.normal_n
+    standard_error = math.sqrt(0.8 * 0.2 / n_sim)  # 0.0028
+    at_exact = simulate_power_paired(exact.n, lift, discordance, n_sim=n_sim, seed=4)
+    at_normal = simulate_power_paired(exact.normal_n, lift, discordance, n_sim=n_sim, seed=5)
+    assert at_exact == pytest.approx(exact.power, abs=4 * standard_error) and exact.power >= 0.8
+    assert at_normal == pytest.approx(exact_paired_power(exact.normal_n, lift, discordance), abs=4 * standard_error)
+    assert exact_paired_power(exact.normal_n, lift, discordance) < 0.795
+
+
+def test_exact_sample_size_refuses_work_beyond_its_limit():
+    with pytest.raises(ConfigError, match="Connor's normal approximation gives 235,466,390 examples"):
+        exact_paired_sample_size(0.0001, discordance=0.3)
+
+
 def test_unpaired_sample_size_matches_statsmodels():
     for lift, base_accuracy, power, alpha in ((0.005, 0.9, 0.8, 0.05), (0.01, 0.7, 0.9, 0.01), (0.1, 0.5, 0.8, 0.05)):
         expected = samplesize_proportions_2indep_onetail(lift, base_accuracy, power, alpha=alpha)
@@ -382,6 +538,12 @@ def test_unpaired_sample_size_matches_statsmodels():
     (lambda: paired_sample_size(0.1, discordance=0.05), "discordance=0.05"),
     (lambda: paired_sample_size(0, discordance=0.1), "lift=0"),
     (lambda: unpaired_sample_size(0.05, base_accuracy=0.98), "base_accuracy=0.98"),
+    (lambda: prob_more_heads(0.5, 2**53 + 1), "double holds exactly"),
+    (lambda: prob_more_heads(0.5, 10**30), "double holds exactly"),
+    (lambda: flips_needed_single(0.5000001, 0.99), "more than the 1,000,000,000"),
+    (lambda: paired_bootstrap(np.zeros(10**6), np.ones(10**6), n_boot=10**7), "would take at least"),
+    (lambda: paired_bootstrap([0.0, 1.0], [1.0, 2.0], n_boot=10**8), "n_boot=100,000,000 is out of range"),
+    (lambda: exact_paired_sample_size(0.1, discordance=0.05), "discordance=0.05"),
     (lambda: unpaired_sample_size(0.05, base_accuracy=0.9, power=1), "power=1"),
     (lambda: simulate_power_paired(0, 0.01, 0.1), "n=0"),
     (lambda: verdict(0.01, 0.0, 0.02, 0.01, alpha=5), "alpha=5"),
@@ -438,3 +600,24 @@ def test_delong_identical_scores_and_a_planted_difference():
     assert planted.p_value < 1e-3 and planted.low > 0  # B's larger weight on the label is detected
     with pytest.raises(ConfigError):
         delong_test(np.array([True, False, False]), [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
+
+
+def test_delong_difference_with_zero_variance_is_significant_not_p_one():
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.zeros(5, bool), np.ones(5, bool)]
+    perfect, reversed_, constant = y * 1.0, 1.0 - y, np.full(10, 0.3)
+    for scores_b, auc_b in ((reversed_, 0.0), (constant, 0.5)):
+        r = delong_test(y, perfect, scores_b)
+        assert (r.auc_a, r.auc_b) == (roc_auc_score(y, perfect), roc_auc_score(y, scores_b)) == (1.0, auc_b)
+        # every resample of the examples (with both classes) gives the same difference: no spread at all
+        rng = np.random.default_rng(0)
+        resampled = {roc_auc_score(y[i], scores_b[i]) - roc_auc_score(y[i], perfect[i])
+                     for i in (rng.integers(0, 10, 10) for _ in range(50)) if 0 < y[i].sum() < 10}
+        assert resampled == {auc_b - 1.0} and r.standard_error == 0
+        assert r.p_value == 0 and "difference with zero variance" in r.note
+    # equal AUCs with zero variance (two perfect separations): no difference, p = 1
+    same = delong_test(y, perfect, 2 * perfect + 1)
+    assert same.standard_error == 0 and same.difference == 0 and same.p_value == 1
+    assert "no difference with zero variance" in same.note
+    assert delong_test(*_correlated_scores()[:3]).note == ""  # a positive standard error needs no note

@@ -7,11 +7,14 @@ import contextlib
 import dataclasses
 import functools
 import json
+import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -26,9 +29,52 @@ from nnprobe.studies.cluster import ClusterConfig
 from nnprobe.studies.coin import CoinConfig
 from nnprobe.studies.compare import CompareConfig
 from nnprobe.studies.memorize import MemorizeConfig
-from nnprobe.text import fmt
+from nnprobe.studies import ARTICLES
+from nnprobe.text import fmt, printable
+
+# Click's base of usage errors; typer re-exports only its subclass BadParameter (and vendors Click in newer versions).
+ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (every ``finally`` runs, nothing half-written is left) but exit code 143."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+def _error_line(text: str) -> None:
+    """``error: <text>`` as one line on stderr."""
+    one_line = " ".join(str(text).split("\n"))
+    err_console.print(f"[bold red]error:[/] {escape(printable(one_line))}", highlight=False, soft_wrap=True)
+
+
+class OneLineErrors(TyperGroup):
+    """The command group: usage errors (an unknown option, a value of the wrong type) end as one line on stderr
+    and exit code 2, like every other bad input; SIGTERM is handled like an interrupt."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `nnprobe`: the help is the answer
+                typer.echo(exc.format_message())
+                sys.exit(0)
+            where = f": see '{exc.ctx.command_path} --help'" if getattr(exc, "ctx", None) is not None else ""
+            _error_line(exc.format_message().rstrip(".") + where + ".")
+            code = exc.exit_code
+        except typer.Abort:
+            err_console.print("interrupted: nothing half-written was left behind.")
+            code = 130
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        sys.exit(code or 0)
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="nnprobe: does your neural network really learn something? Studies and checks.",
     no_args_is_help=True,
     add_completion=False,
@@ -55,7 +101,7 @@ def main(
 
 # Options shared by every command.
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Run folder to write [default: runs/<command>-<time>].")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Master seed of every random choice.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Master seed of every random choice, 0..4294967295 (2^32 - 1).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results.json to stdout instead of the summary.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
@@ -63,31 +109,49 @@ SmallOpt = Annotated[bool, typer.Option("--small", help="A seconds-long small co
 
 
 def user_errors(func):
-    """Turn bad input into a one-line message and exit code 2; an interrupt into exit code 130."""
+    """Turn bad input into a one-line message and exit code 2; an interrupt into exit code 130 (SIGTERM: 143).
+
+    Warnings that libraries raise while the command runs are caught and shown as "note:" lines after the work,
+    without their file paths, once each.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except UserInputError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err_console.print("interrupted: no results were written.")
-            raise typer.Exit(130) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = func(*args, **kwargs)
+            except UserInputError as exc:
+                _error_line(str(exc))
+                raise typer.Exit(2) from None
+            except KeyboardInterrupt as exc:
+                err_console.print("interrupted: nothing half-written was left behind.")
+                raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+        for note in dict.fromkeys(_note(w) for w in caught):
+            err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True, style="dim")
+        return result
 
     return wrapper
+
+
+def _note(caught: warnings.WarningMessage) -> str:
+    """One line for a caught warning: its kind and the first line of its message (no file path)."""
+    text = str(caught.message).strip().splitlines()[0] if str(caught.message).strip() else ""
+    return printable(f"{caught.category.__name__}: {text}")
 
 
 def parse_ints(text: str | None, option: str) -> tuple[int, ...] | None:
     """A comma-separated list of positive integers, e.g. '10,30,60'."""
     if text is None:
         return None
+    items = text.replace(" ", "").split(",")
+    if "" in items:
+        raise ConfigError(f"{option} {text!r} has an empty item: give comma-separated integers, e.g. '10,30,60'.")
     try:
-        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+        values = tuple(int(v) for v in items)
     except ValueError:
         raise ConfigError(f"{option} {text!r} must be comma-separated integers, e.g. '10,30,60'.") from None
-    if not values or min(values) < 1:
+    if min(values) < 1:
         raise ConfigError(f"{option} {text!r} must list positive integers, e.g. '10,30,60'.")
     return values
 
@@ -110,6 +174,11 @@ _c = functools.partial(default_of, ClusterConfig)
 _bl = functools.partial(default_of, BaselineConfig)
 _co = functools.partial(default_of, CoinConfig)
 _cm = functools.partial(default_of, CompareConfig)
+
+
+def about(study: str, text: str) -> str:
+    """A command's help: what it does and the article it comes from, by title."""
+    return f"{text} From the article \u201c{ARTICLES[study]}\u201d."
 
 
 def build_config(config_cls, small: bool, **options):
@@ -138,7 +207,7 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
     elif not quiet:
         show_summary(report, result.seconds)
     if not quiet:
-        err_console.print(f"report: {html}", highlight=False, soft_wrap=True)
+        err_console.print(f"report: {shown(html)}", highlight=False, soft_wrap=True)
     return result
 
 
@@ -148,7 +217,7 @@ STATUS_STYLE = {"pass": "[green]pass[/]", "WARN": "[bold yellow]WARN[/]", "FAIL"
 
 def _numeric(cell) -> bool:
     """A cell that reads as a number (or is empty), to be right-aligned."""
-    text = fmt(cell).split(" ")[0].rstrip("%x")
+    text = fmt(cell).split(" ")[0].rstrip("%x").replace(",", "")  # 1,234 and 12% are numbers too
     try:
         float(text)
     except ValueError:
@@ -156,42 +225,50 @@ def _numeric(cell) -> bool:
     return True
 
 
+def shown(value) -> str:
+    """A value as terminal text: formatted, control characters escaped, rich markup inert."""
+    return escape(printable(fmt(value)))
+
+
 def show_table(t) -> None:
     """One report table in the terminal, cut to its first and last rows when longer than a screen."""
-    table = RichTable(title=escape(t.title), title_justify="left", box=box.SIMPLE_HEAD)
+    table = RichTable(title=shown(t.title), title_justify="left", box=box.SIMPLE_HEAD)
     first_width = max((len(fmt(row[0])) for row in t.rows), default=0)
     for i, col in enumerate(t.columns):
         numeric = all(_numeric(row[i]) for row in t.rows) if i else False
         # Row labels stay on one line when they are reasonably short; numbers are right-aligned, text left.
-        table.add_column(escape(col), justify="right" if numeric else "left", no_wrap=i == 0 and first_width <= 40)
+        table.add_column(shown(col), justify="right" if numeric else "left", no_wrap=i == 0 and first_width <= 40)
     rows = t.rows
     if len(rows) > MAX_ROWS:
         head, tail = rows[: MAX_ROWS - 5], rows[-3:]
         rows = [*head, ["…"] * len(t.columns), *tail]
     for row in rows:
-        table.add_row(*(STATUS_STYLE.get(fmt(c), escape(fmt(c))) for c in row))
+        table.add_row(*(STATUS_STYLE.get(fmt(c), shown(c)) for c in row))
     out_console.print(table)
     notes = [t.note] if t.note else []
     if len(t.rows) > MAX_ROWS:
         notes.append(f"{len(t.rows) - MAX_ROWS + 4} of {len(t.rows)} rows cut here; all are in results.json and report.html.")
     for note in notes:
-        out_console.print(f"  {escape(note)}", style="dim", highlight=False)
+        out_console.print(f"  {shown(note)}", style="dim", highlight=False)
 
 
 def show_summary(report, seconds: float) -> None:
-    """The report's terminal tables and the checked claims."""
+    """The headline (a verdict) first, then the report's terminal tables and the checked claims."""
+    if report.headline:
+        out_console.print(f"[bold]{shown(report.headline)}[/]", highlight=False)
     for t in report.terminal:
         show_table(t)
+    if any(c.source == "seed" for c in report.claims):
+        out_console.print(f"[bold]Claims[/] of the article \u201c{shown(ARTICLES[report.command])}\u201d and of "
+                          "nnprobe, checked:", highlight=False)
     for c in report.claims:
         mark = {True: "[green]holds[/]", False: "[red]does not hold[/]", None: "[yellow]not tested[/]"}[c.holds]
         who = "the article" if c.source == "seed" else "nnprobe"
-        out_console.print(f"{mark} ({who}) {escape(c.statement)}\n    [dim]{escape(c.evidence)}[/]", highlight=False)
-    if report.headline:
-        out_console.print(f"[bold]{escape(report.headline)}[/]", highlight=False)
+        out_console.print(f"{mark} ({who}) {shown(c.statement)}\n    [dim]{shown(c.evidence)}[/]", highlight=False)
     out_console.print(f"done in {seconds:.1f} s", style="dim")
 
 
-@app.command()
+@app.command(help=about("memorize", "Random labels on random features: how a network memorises noise."))
 @user_errors
 def memorize(
     features: Annotated[str | None, typer.Option(help="Feature counts to sweep, comma-separated."
@@ -215,7 +292,6 @@ def memorize(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Random labels on random features: how a network memorises noise (seed 000)."""
     from nnprobe.report import memorize as report_memorize
     from nnprobe.studies import memorize as study
 
@@ -243,18 +319,18 @@ def describe(
     if json_out:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
         return
-    out_console.print(f"{escape(dataset.source)}: {dataset.n_samples} rows, {dataset.n_features} features",
+    out_console.print(f"{shown(dataset.source)}: {dataset.n_samples} rows, {dataset.n_features} features",
                       highlight=False, soft_wrap=True)
     table = RichTable(box=box.SIMPLE_HEAD)
     table.add_column("class")
     table.add_column("rows", justify="right")
     table.add_column("share", justify="right")
     for name, count in info.get("class_counts", {}).items():
-        table.add_row(escape(name), str(count), f"{count / dataset.n_samples:.1%}")
+        table.add_row(shown(name), str(count), f"{count / dataset.n_samples:.1%}")
     out_console.print(table)
 
 
-@app.command()
+@app.command(help=about("backprop", "Backpropagation from the ground up: y = 4x by hand, the 4-2-1 network, the ten digits."))
 @user_errors
 def backprop(
     w0: Annotated[float | None, typer.Option(help="First guess of the weight in y = w·x." + _b("w0"))] = None,
@@ -272,7 +348,6 @@ def backprop(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Backpropagation from the ground up: y = 4x by hand, the 4-2-1 network, the ten digits (seed 003)."""
     from nnprobe.report import backprop as report_backprop
     from nnprobe.studies import backprop as study
 
@@ -281,7 +356,7 @@ def backprop(
     run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)
 
 
-@app.command()
+@app.command(help=about("cluster", "Gradient descent on the inputs as well as the weights: points move into class clusters."))
 @user_errors
 def cluster(
     data: Annotated[str | None, typer.Option(help="Real data instead of random points: sklearn:NAME or a "
@@ -307,7 +382,6 @@ def cluster(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Gradient descent on the inputs as well as the weights: points move into class clusters (seed 004)."""
     from nnprobe.report import cluster as report_cluster
     from nnprobe.studies import cluster as study
 
@@ -320,7 +394,7 @@ def cluster(
     run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)
 
 
-@app.command()
+@app.command(help=about("baseline", "Baselines, zero initialisation and leakage checks on your data."))
 @user_errors
 def baseline(
     data: Annotated[str | None, typer.Argument(help="A .csv/.parquet file (with --target), sklearn:NAME or "
@@ -341,7 +415,6 @@ def baseline(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Baselines, zero initialisation and leakage checks on your data (seed 002)."""
     from nnprobe.report import baseline as report_baseline
     from nnprobe.studies import baseline as study
 
@@ -355,37 +428,38 @@ def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:
     """A comma-separated list of numbers, e.g. '0.5,0.501'."""
     if text is None:
         return None
+    items = text.replace(" ", "").split(",")
+    if "" in items:
+        raise ConfigError(f"{option} {text!r} has an empty item: give comma-separated numbers, e.g. '0.5,0.501'.")
     try:
-        values = tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+        return tuple(float(v) for v in items)
     except ValueError:
         raise ConfigError(f"{option} {text!r} must be comma-separated numbers, e.g. '0.5,0.501'.") from None
-    if not values:
-        raise ConfigError(f"{option} is empty: give at least one number.")
-    return values
 
 
-@app.command()
+@app.command(help=about("coin", "A loaded coin and a fair one: exact chances against the number of flips."))
 @user_errors
 def coin(
     p: Annotated[str | None, typer.Option(help="Heads-probabilities of the coins, comma-separated." + _co("p_values"))] = None,
     fair: Annotated[float | None, typer.Option(help="The coin the others race against." + _co("fair"))] = None,
     max_flips: Annotated[int | None, typer.Option(help="Right end of the curves." + _co("max_flips"))] = None,
+    points: Annotated[int | None, typer.Option(help="Flip counts on the log-spaced grid of the curves."
+                                               + _co("points"))] = None,
     confidence: Annotated[str | None, typer.Option(help="Levels for the flips-needed table." + _co("confidences"))] = None,
     small: SmallOpt = False,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """A loaded coin and a fair one: exact chances against the number of flips (seed 001)."""
     from nnprobe.report import coin as report_coin
     from nnprobe.studies import coin as study
 
     config = build_config(study.CoinConfig, small, p_values=parse_floats(p, "--p"), fair=fair, max_flips=max_flips,
-                          confidences=parse_floats(confidence, "--confidence"))
+                          points=points, confidences=parse_floats(confidence, "--confidence"))
     run_and_report("coin", config, study.run, report_coin.build, out=out, json_out=json_out, quiet=quiet)
 
 
-@app.command()
+@app.command(help=about("compare", "Is B really better than A? Paired tests, an interval, a verdict and sample sizes."))
 @user_errors
 def compare(
     a: Annotated[str | None, typer.Argument(help="Predictions of model A (.csv/.parquet), or one file with both "
@@ -416,7 +490,6 @@ def compare(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Is B really better than A? Paired tests, an interval, a verdict and sample sizes (seed 001)."""
     from nnprobe.report import compare as report_compare
     from nnprobe.studies import compare as study
 

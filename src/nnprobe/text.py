@@ -1,6 +1,14 @@
-"""Numbers as people read them, shared by the terminal summary and report.html."""
+"""Text as people read it, shared by the terminal summary, the figures and report.html: numbers in cells, and
+user strings made safe to show."""
 
 from __future__ import annotations
+
+import math
+import re
+
+# Characters that would act on a terminal or hide text instead of showing: C0/C1 controls, DEL, and the
+# bidirectional marks, overrides and isolates ("Trojan source").
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def fmt(value) -> str:
@@ -10,3 +18,21 @@ def fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def number(value: float, spec: str = ".3f") -> str:
+    """``value`` formatted by ``spec``, or an em dash when it is None, NaN or infinite (a diverged network's)."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return format(value, spec)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text) -> str:
+    """``text`` with control characters shown as escapes (``\\x1b``, ``\\u202e``), so that a data file cannot
+    send escape sequences to the terminal or draw invisible glyphs in a figure; other characters unchanged."""
+    return _HIDDEN.sub(_escape, str(text))

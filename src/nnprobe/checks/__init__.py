@@ -33,3 +33,16 @@ def graded(name: str, score: float, *, warn_at: float, fail_at: float, messages:
     below, with the message ``messages[status]``."""
     status = "fail" if score >= fail_at else "warn" if score >= warn_at else "pass"
     return CheckResult(name, status, messages[status], values)
+
+
+def count_line(results: list[CheckResult]) -> str:
+    """How many checks reached each status, worst first, e.g. "1 fail, 1 warn, 4 pass"."""
+    counts = {status: sum(r.status == status for r in results) for status in reversed(STATUSES)}
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def verdict_line(results: list[CheckResult]) -> str:
+    """The count line and the names of the checks that failed or warned, e.g. "1 fail, 0 warn, 5 pass: FAIL
+    single-feature leakage"."""
+    flagged = [f"{r.status.upper()} {r.name}" for status in ("fail", "warn") for r in results if r.status == status]
+    return count_line(results) + (": " + "; ".join(flagged) if flagged else ": every check passed")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import (accuracy_score, balanced_accuracy_score, cohen_kappa_score, log_loss,
@@ -31,8 +33,18 @@ def class_balance(y: np.ndarray, class_names: list[str]) -> CheckResult:
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:
-    """Accuracy, balanced accuracy, Cohen's kappa, Matthews correlation and per-class recall."""
+    """Accuracy, balanced accuracy, Cohen's kappa, Matthews correlation and per-class recall.
+
+    On a test set that holds fewer classes than the model knows these can be undefined (kappa NaN); scikit-learn's
+    warnings about that are silenced here, the callers say so in words.
+    """
     labels = list(range(n_classes))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _scores(y_true, y_pred, labels)
+
+
+def _scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int]) -> dict:
     return {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),

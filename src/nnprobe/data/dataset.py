@@ -65,6 +65,23 @@ class Dataset:
         return info
 
 
+def standard_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation, computed in float64 (float32 sums of values near its limit of
+    3.4e38 overflow); a constant column gets scale 1, so that it is seen as 0.
+
+    Returns (center, scale), each of shape (n_features,), float64.
+    """
+    X64 = np.asarray(X, dtype=np.float64)
+    center, scale = X64.mean(0), X64.std(0)
+    scale[scale == 0] = 1.0
+    return center, scale
+
+
+def standardize(X: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(X - center) / scale`` in float32, the engine's precision."""
+    return ((np.asarray(X, dtype=np.float64) - center) / scale).astype(np.float32)
+
+
 def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Seeded train/test split, stratified by class for classification.
 
@@ -108,7 +125,8 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[
 def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
     """Put a separately loaded test set on the training set's columns and class indices.
 
-    Raises DataError when the feature columns differ; classes only the test set has are appended.
+    Raises DataError when the feature columns differ or the test set has classes the training set lacks (the
+    training set may have classes the test set lacks).
     """
     if train.feature_names != test.feature_names:
         missing = [c for c in train.feature_names if c not in test.feature_names]
@@ -117,7 +135,11 @@ def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
             f"unexpected {extra[:5]}" if extra else "")
         raise DataError(f"the test data's feature columns differ from the training data's ({detail or 'other order'}): "
                         "give both files the same columns in the same order.")
-    classes = list(train.class_names) + [c for c in test.class_names if c not in train.class_names]
-    remap = np.array([classes.index(c) for c in test.class_names])
-    return (Dataset(train.X, train.y, train.feature_names, classes, train.source),
-            Dataset(test.X, remap[test.y], test.feature_names, classes, test.source))
+    unseen = [c for c in test.class_names if c not in train.class_names]
+    if unseen:
+        counts = np.bincount(test.y, minlength=test.n_classes)
+        shown = ", ".join(f"{c!r} ({counts[test.class_names.index(c)]} rows)" for c in unseen[:5])
+        raise DataError(f"the test data has class(es) the training data lacks: {shown}. A model trained on it can "
+                        "never predict them: drop those test rows or add training rows of those classes.")
+    remap = np.array([train.class_names.index(c) for c in test.class_names], dtype=np.int64)
+    return train, Dataset(test.X, remap[test.y], test.feature_names, list(train.class_names), test.source)

@@ -28,14 +28,18 @@ SKLEARN_SETS = ("breast_cancer", "digits", "wine", "iris")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def load(spec: str, *, target: str | None = None) -> Dataset:
-    """The Dataset named by ``spec`` (see the module docstring); ``target`` names the class column of a file."""
+def load(spec: str, *, target: str | None = None, min_classes: int = 2) -> Dataset:
+    """The Dataset named by ``spec`` (see the module docstring); ``target`` names the class column of a file.
+
+    ``min_classes``: the fewest classes a file may hold (2 for data to train on; 1 for a test file, which may
+    hold rows of one class only).
+    """
     spec = str(spec).strip()
     if spec.startswith("sklearn:"):
         return load_sklearn(spec.removeprefix("sklearn:"))
     if spec.startswith("synth:"):
         return load_synthetic(spec.removeprefix("synth:"))
-    return load_table(spec, target=target)
+    return load_table(spec, target=target, min_classes=min_classes)
 
 
 def load_sklearn(name: str) -> Dataset:
@@ -115,7 +119,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _reject_duplicate_columns(names: list[str], path: Path) -> None:
+def _reject_duplicate_columns(names: list[str], path: Path | str) -> None:
     seen, dups = set(), []
     for name in names:
         if name in seen and name not in dups:
@@ -127,16 +131,22 @@ def _reject_duplicate_columns(names: list[str], path: Path) -> None:
         )
 
 
-def load_table(path_text: str, *, target: str | None) -> Dataset:
+def load_table(path_text: str, *, target: str | None, min_classes: int = 2) -> Dataset:
     """A CSV or Parquet file with class column ``target``; all other columns must be numeric features."""
     path = Path(path_text).expanduser()
     frame = _read_table(path)
-    return from_frame(frame, target=target, source=str(path))
+    return from_frame(frame, target=target, source=str(path), min_classes=min_classes)
 
 
-def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data frame") -> Dataset:
-    """Validate a DataFrame and turn it into a classification Dataset with class column ``target``."""
+def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data frame",
+               min_classes: int = 2) -> Dataset:
+    """Validate a DataFrame and turn it into a classification Dataset with class column ``target``.
+
+    Features must be numeric and finite in float32, the engine's precision (values beyond about 3.4e38 are
+    refused, naming the columns); the target must hold class labels, at least ``min_classes`` of them.
+    """
     columns = [str(c) for c in frame.columns]
+    _reject_duplicate_columns(columns, source)
     frame = frame.set_axis(columns, axis=1)
     if target is None:
         raise DataError(f"{source}: say which column holds the classes with --target COLUMN (columns: "
@@ -144,6 +154,8 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
     if target not in columns:
         raise DataError(f"{source} has no column {target!r}." + (closest(target, columns) or "")
                         + f" Its columns are {_list(columns)}.")
+    if frame.shape[0] == 0:
+        raise DataError(f"{source} has no data rows: add rows.")
     features = [c for c in columns if c != target]
     if not features:
         raise DataError(f"{source} has only the target column {target!r}: add feature columns.")
@@ -156,19 +168,18 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
             else f"{source}: feature column(s) {_list(bad)} are not numeric: encode them as numbers or drop them."
         )
     X = frame[features].to_numpy(dtype=np.float64)
-    finite = np.isfinite(X)
-    if not finite.all():
-        per_col = (~finite).sum(axis=0)
-        where = ", ".join(f"{features[j]!r} ({per_col[j]})" for j in np.flatnonzero(per_col)[:5])
-        more = "" if np.count_nonzero(per_col) <= 5 else f" and {np.count_nonzero(per_col) - 5} more columns"
-        raise DataError(
-            f"{source} has {int((~finite).sum())} missing or infinite value(s) in features: {where}{more}. "
-            "Fill or drop them before running nnprobe."
-        )
+    _reject_non_finite(X, features, source, "missing or infinite value(s)", "Fill or drop them")
+    with np.errstate(over="ignore"):  # overflow is what is checked here
+        X32 = X.astype(np.float32)
+    _reject_non_finite(X32, features, source, "value(s) beyond float32's range (about ±3.4e38, the precision "
+                       "nnprobe computes in)", "Rescale those columns (e.g. to other units or a log scale)")
     y_raw = frame[target]
     if y_raw.isna().any():
         raise DataError(f"{source}: target column {target!r} has {int(y_raw.isna().sum())} missing value(s): "
                         "drop those rows or fill them.")
+    if pd.api.types.is_float_dtype(y_raw) and not np.isfinite(y_raw.to_numpy()).all():
+        raise DataError(f"{source}: target column {target!r} has {int((~np.isfinite(y_raw.to_numpy())).sum())} infinite "
+                        "value(s): give a class label for every row.")
     if pd.api.types.is_float_dtype(y_raw) and not np.all(np.mod(y_raw.to_numpy(), 1) == 0):
         raise DataError(
             f"{source}: target column {target!r} holds non-integer numbers ({y_raw.nunique()} distinct values): "
@@ -177,12 +188,24 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
     classes, y = np.unique(y_raw.astype(str) if not pd.api.types.is_numeric_dtype(y_raw) else y_raw.to_numpy(),
                            return_inverse=True)
     class_names = [str(int(c)) if isinstance(c, float | np.floating) else str(c) for c in classes]
-    if len(class_names) < 2:
+    if len(class_names) < min_classes:
         raise DataError(
             f"{source}: target column {target!r} has a single class ({class_names[0]!r}): a classifier needs at least "
             "two. Check the column or the rows selected."
         )
-    return Dataset(X.astype(np.float32), y, features, class_names, source)
+    return Dataset(X32, y, features, class_names, source)
+
+
+def _reject_non_finite(X: np.ndarray, features: list[str], source: str, what: str, fix: str) -> None:
+    """DataError counting the non-finite values of ``X`` per column, when there are any."""
+    finite = np.isfinite(X)
+    if finite.all():
+        return
+    per_col = (~finite).sum(axis=0)
+    where = ", ".join(f"{features[j]!r} ({per_col[j]})" for j in np.flatnonzero(per_col)[:5])
+    more = "" if np.count_nonzero(per_col) <= 5 else f" and {np.count_nonzero(per_col) - 5} more columns"
+    raise DataError(f"{source} has {int((~finite).sum())} {what} in features: {where}{more}. {fix} before "
+                    "running nnprobe.")
 
 
 def _list(names: list[str], limit: int = 8) -> str:

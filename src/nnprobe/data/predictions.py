@@ -31,6 +31,7 @@ class PairedPredictions:
     kind: str  # "classification" or "per-query"
     a_score: np.ndarray | None = None  # [n] scores for the positive class, when both files have a score column
     b_score: np.ndarray | None = None
+    score_note: str = ""  # why there are no scores although one file has a score column
 
     @property
     def a_correct(self) -> np.ndarray:
@@ -49,8 +50,26 @@ def _column(frame: pd.DataFrame, name: str, source: str, role: str) -> pd.Series
     return frame[name]
 
 
+def _as_text(series: pd.Series) -> pd.Series:
+    """Values as text, whole floats without '.0': 7, 7.0 and '7' in different files agree (up to 2^53, where
+    doubles stop holding every whole number; larger floats stay as Python writes them, e.g. 1e+39)."""
+    text = series.astype(str)
+    if pd.api.types.is_float_dtype(series):
+        whole = ((np.mod(series, 1) == 0) & (np.abs(series) <= 2**53)).to_numpy()
+        text[whole] = series[whole].astype(np.int64).astype(str)
+    return text
+
+
 def _ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
-    ids = _column(frame, id_col, source, "id").astype(str)
+    """The id column as text; missing or blank ids and duplicates are errors."""
+    raw = _column(frame, id_col, source, "id")
+    missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise DataError(f"{source}: column {id_col!r} has {len(rows)} missing or blank id(s) (data rows "
+                        f"{', '.join(str(r + 1) for r in rows[:3])}{', ...' if len(rows) > 3 else ''}): give every "
+                        "example an id, or drop those rows from both files.")
+    ids = _as_text(raw)
     dup = ids[ids.duplicated()].unique()
     if len(dup):
         raise DataError(f"{source}: {len(dup)} id(s) appear more than once in column {id_col!r} (e.g. "
@@ -63,9 +82,7 @@ def _labels(series: pd.Series, source: str) -> pd.Series:
     if series.isna().any():
         raise DataError(f"{source}: column {series.name!r} has {int(series.isna().sum())} missing label(s): give a "
                         "label for every example (or drop those rows from both files).")
-    if pd.api.types.is_float_dtype(series) and np.all(np.mod(series, 1) == 0):
-        series = series.astype("Int64")
-    return series.astype(str)
+    return _as_text(series)
 
 
 def _metric(series: pd.Series, source: str, name: str) -> np.ndarray:
@@ -117,16 +134,23 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
     fb = fb.assign(_id=ids_b.to_numpy()).set_index("_id").loc[fa.index]
     names = (Path(a).stem, Path(b).stem) if Path(a).stem != Path(b).stem else (a, b)
     if kind == "per-query":
-        return PairedPredictions(fa.index.to_numpy(), None, _metric(_column(fa, metric_col, a, "metric"), a, metric_col),
+        return PairedPredictions(fa.index.to_numpy(), None,
+                                 _metric(_column(fa, metric_col, a, "metric"), a, metric_col),
                                  _metric(_column(fb, metric_col, b, "metric"), b, metric_col), *names, kind)
-    true_a, true_b = _labels(_column(fa, true_col, a, "true-label"), a), _labels(_column(fb, true_col, b, "true-label"), b)
+    true_a = _labels(_column(fa, true_col, a, "true-label"), a)
+    true_b = _labels(_column(fb, true_col, b, "true-label"), b)
     differ = true_a.to_numpy() != true_b.to_numpy()
     if differ.any():
         first = fa.index[np.argmax(differ)]
         raise DataError(f"the true labels differ between the files for {int(differ.sum())} id(s) (e.g. id {first!r}: "
                         f"{true_a.loc[first]!r} vs {true_b.loc[first]!r}): both files must hold the same truth.")
-    scores = (None, None)
-    if score_col in fa.columns and score_col in fb.columns:  # optional: both files, or neither is used
+    scores, score_note = (None, None), ""
+    has_scores = [score_col in frame.columns for frame in (fa, fb)]
+    if all(has_scores):  # optional: both files, or neither is used
         scores = (_metric(fa[score_col], a, score_col), _metric(fb[score_col], b, score_col))
-    return PairedPredictions(fa.index.to_numpy(), true_a.to_numpy(), _labels(_column(fa, pred_col, a, "prediction"), a).to_numpy(),
-                             _labels(_column(fb, pred_col, b, "prediction"), b).to_numpy(), *names, kind, *scores)
+    elif any(has_scores):
+        score_note = (f"AUCs not compared: only {a if has_scores[0] else b} has a score column {score_col!r}; give "
+                      "each model's scores in its file (--score names the column)")
+    predicted = [_labels(_column(frame, pred_col, source, "prediction"), source).to_numpy()
+                 for frame, source in ((fa, a), (fb, b))]
+    return PairedPredictions(fa.index.to_numpy(), true_a.to_numpy(), *predicted, *names, kind, *scores, score_note)

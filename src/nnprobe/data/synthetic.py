@@ -8,21 +8,28 @@ import numpy as np
 
 from nnprobe.data.dataset import Dataset
 from nnprobe.errors import DataError
+from nnprobe.limits import (FLOAT32_MAX, MAX_CLASSES, MAX_ROWS, MAX_WIDTH, check_int, check_memory, check_number,
+                            check_seed)
 
 
 def _names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i}" for i in range(count)]
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value >= 1:
-            raise DataError(f"{name}={value} must be a positive integer.")
+def _check_size(*, n: int, d: int, k: int | None = None, seed: int | None = None, bytes_per_value: int = 4) -> None:
+    """Rows, columns, classes and seed of a generator within range, and the table within memory."""
+    check_int("n", n, 1, MAX_ROWS)
+    check_int("d", d, 1, MAX_WIDTH)
+    if k is not None:
+        check_int("k (classes; a classifier needs at least 2)", k, 2, MAX_CLASSES)
+    if seed is not None:
+        check_seed(seed)
+    check_memory(float(n) * d * bytes_per_value, f"a generated table of {n:,} x {d:,}", "lower n or d")
 
 
 def random_labels(*, n: int, k: int, seed: int) -> np.ndarray:
     """``n`` class indices drawn uniformly from ``k`` classes, independently of anything else."""
-    _check_positive(n=n, k=k)
+    _check_size(n=n, d=1, k=k, seed=seed, bytes_per_value=8)
     return np.random.default_rng(seed).integers(0, k, size=n)
 
 
@@ -31,7 +38,7 @@ def gaussian(*, n: int = 2000, d: int = 240, k: int = 4, seed: int = 0) -> Datas
 
     There is nothing to learn: any accuracy above 1/k on fresh data from this generator is luck.
     """
-    _check_positive(n=n, d=d, k=k)
+    _check_size(n=n, d=d, k=k, seed=seed)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d), dtype=np.float32)
     y = rng.integers(0, k, size=n)
@@ -41,9 +48,12 @@ def gaussian(*, n: int = 2000, d: int = 240, k: int = 4, seed: int = 0) -> Datas
 def uniform_box(*, n: int = 500, d: int = 2, k: int = 3, low: float = -1000.0, high: float = 1000.0,
                 seed: int = 0) -> Dataset:
     """Points uniform in the box [low, high]^d with classes drawn uniformly from ``k``."""
-    _check_positive(n=n, d=d, k=k)
-    if not high > low:
-        raise DataError(f"the box [low={low}, high={high}] is empty: give low < high.")
+    _check_size(n=n, d=d, k=k, seed=seed, bytes_per_value=12)  # float64 draws, then float32
+    low = check_number("low", low, low=-FLOAT32_MAX, high=FLOAT32_MAX)
+    high = check_number("high", high, low=-FLOAT32_MAX, high=FLOAT32_MAX)
+    if not high > low or high - low > FLOAT32_MAX:
+        raise DataError(f"the box [low={low:g}, high={high:g}] must have low < high and a width within float32's "
+                        "range (about 3.4e38).")
     rng = np.random.default_rng(seed)
     X = rng.uniform(low, high, size=(n, d)).astype(np.float32)
     y = rng.integers(0, k, size=n)
@@ -53,7 +63,8 @@ def uniform_box(*, n: int = 500, d: int = 2, k: int = 3, low: float = -1000.0, h
 
 def line(*, slope: float = 4.0, n: int = 5) -> Dataset:
     """The regression set x = 0, 1, ..., n-1 and y = slope * x (no noise, no randomness)."""
-    _check_positive(n=n)
+    check_int("n", n, 1, 10_000_000)
+    slope = check_number("slope", slope, low=-1e6, high=1e6)
     x = np.arange(n, dtype=np.float32)
     return Dataset(x[:, None], slope * x, ["x"], [], f"synth:line?slope={slope:g}&n={n}")
 
@@ -65,7 +76,8 @@ def imbalanced(*, n: int = 1000, d: int = 5, majority: float = 0.92, separation:
     Features are standard normal; those of class 1 are shifted by ``separation`` in every coordinate, so a
     model can beat the majority baseline when ``separation > 0`` (and cannot when it is 0).
     """
-    _check_positive(n=n, d=d)
+    _check_size(n=n, d=d, seed=seed, bytes_per_value=12)
+    separation = check_number("separation", separation, low=-1e6, high=1e6)
     if not 0.5 <= majority < 1:
         raise DataError(f"majority share {majority} must lie in [0.5, 1), e.g. 0.92.")
     n_major = int(round(majority * n))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nnprobe.errors import ConfigError
+from nnprobe.limits import MAX_EPOCHS, MAX_RATE, check_int, check_momentum, check_number, check_rate, check_seed
 
 
 @dataclass
@@ -23,19 +24,17 @@ class TrainConfig:
     shuffle_seed: int = 0  # seed of the minibatch order, shared by all members
 
     def __post_init__(self) -> None:
-        if self.epochs < 0:
-            raise ConfigError(f"epochs={self.epochs} is negative: give 0 or more.")
-        if not self.lr > 0:
-            raise ConfigError(f"learning rate {self.lr} must be positive, e.g. 0.01.")
+        self.epochs = check_int("epochs", self.epochs, 0, MAX_EPOCHS)
+        self.lr = check_rate("learning rate", self.lr)
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown: use adam or sgd.")
-        if not self.momentum >= 0:
-            raise ConfigError(f"momentum {self.momentum} must be 0 or positive, e.g. 0.9 (0: plain gradient descent).")
-        if not self.weight_decay >= 0:
-            raise ConfigError(f"weight decay {self.weight_decay} must be 0 or positive, e.g. 1e-4.")
+        self.momentum = check_momentum("momentum", self.momentum)
+        self.weight_decay = check_number("weight decay", self.weight_decay, low=0.0, high=MAX_RATE, example="1e-4")
         if self.loss not in ("cross_entropy", "mse", "sse"):
             raise ConfigError(f"loss {self.loss!r} is unknown: use cross_entropy, mse or sse.")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(f"batch size {self.batch_size} must be a positive integer (or None for full batch).")
-        if self.log_every < 1:
-            raise ConfigError(f"log_every={self.log_every} must be at least 1.")
+        if self.batch_size is not None:
+            self.batch_size = check_int("batch size", self.batch_size, 1, 2**31 - 1)
+        if self.stop_loss is not None:
+            self.stop_loss = check_number("stop loss", self.stop_loss, low=0.0, high=3e38, low_open=True)
+        self.log_every = check_int("log_every", self.log_every, 1, 2**31 - 1)
+        self.shuffle_seed = check_seed(self.shuffle_seed, "shuffle_seed")

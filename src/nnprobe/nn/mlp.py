@@ -3,12 +3,12 @@ light to import)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from nnprobe.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
+MAX_INIT_STD = 100.0  # larger initial weights only saturate or overflow float32 activations
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,9 @@ def parse_init(scheme: str) -> tuple[str, float]:
             std = float(arg)
         except ValueError:
             std = -1.0
-        if std > 0 and math.isfinite(std):
+        if 0 < std <= MAX_INIT_STD:
             return name, std
     raise ConfigError(
         f"init scheme {scheme!r} is unknown: use 'default' (PyTorch's nn.Linear init), 'zero', "
-        "or 'normal:<std>' with a positive std, e.g. 'normal:0.01'."
+        f"or 'normal:<std>' with a std in (0, {MAX_INIT_STD:g}], e.g. 'normal:0.01'."
     )

@@ -38,6 +38,9 @@ class History:
     heldout_loss: np.ndarray | None = None  # [T, M] when held-out data was given
     heldout_accuracy: np.ndarray | None = None  # [T, M] when held-out data was given (classification)
     stopped_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # [M]; -1: never stopped
+    # [M] first recorded epoch whose training loss was not finite (NaN or infinite), -1 for members that never
+    # diverged; the metrics of a diverged member are NaN from that record on.
+    diverged_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     seconds: float = 0.0  # wall time of the fit
 
 
@@ -227,6 +230,10 @@ class Trainer:
             if on_record is not None:
                 on_record(e)
 
+        def all_diverged(index: int) -> bool:
+            loss = rec_loss[index]
+            return loss is not None and not bool(torch.isfinite(loss).any())
+
         t0 = time.perf_counter()
         try:
             record(0, train_now=not reuse or cfg.epochs == 0)
@@ -235,23 +242,28 @@ class Trainer:
                 if pending is not None:
                     rec_loss[pending], rec_acc[pending] = metrics
                     pending = None
+                    if all_diverged(len(rec_epochs) - 1):
+                        break  # every member's loss is NaN or infinite: further epochs cannot bring it back
                 if e % cfg.log_every == 0 or e == cfg.epochs:
                     stopping = cfg.stop_loss is not None and not bool(self._active.any())
                     record(e, train_now=not reuse or e == cfg.epochs or stopping)
                     if progress is not None:
                         progress(e, cfg.epochs)
-                    if stopping:
-                        break  # every member has stopped: further epochs would change nothing
+                    if stopping or all_diverged(len(rec_epochs) - 1):
+                        break  # every member has stopped or diverged: further epochs would change nothing
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
         finally:
             self._passes = None  # its views of the gradients are this fit's own
         seconds = time.perf_counter() - t0
 
+        if pending is not None:  # stopped early by divergence: the last record's training metrics never came
+            rec_loss[pending], rec_acc[pending] = self.evaluate(xs.detach(), yt, xt=xt)
+
         def stack(items):
             return None if not items or items[0] is None else torch.stack(items).cpu().numpy()
 
-        return History(
+        history = History(
             epochs=np.asarray(rec_epochs),
             loss=stack(rec_loss),
             train_accuracy=stack(rec_acc),
@@ -260,4 +272,21 @@ class Trainer:
             stopped_epoch=self._stopped.cpu().numpy(),
             seconds=seconds,
         )
+        _mark_divergence(history)
+        return history
+
+
+def _mark_divergence(history: History) -> None:
+    """Set ``history.diverged_epoch`` from the training losses, and blank (NaN) every metric of a diverged member
+    from its first non-finite loss on: the accuracy of a network with NaN weights is an artefact (``max`` of NaN
+    outputs picks class 0), not a measurement."""
+    bad = ~np.isfinite(history.loss)  # [T, M]
+    T = bad.shape[0]
+    first = np.where(bad.any(0), bad.argmax(0), T)  # [M] first bad record, T for none
+    history.diverged_epoch = np.where(first < T, history.epochs[np.minimum(first, T - 1)], -1)
+    after = np.arange(T)[:, None] >= first[None, :]  # [T, M]
+    for name in ("loss", "train_accuracy", "heldout_loss", "heldout_accuracy"):
+        values = getattr(history, name)
+        if values is not None and after.any():
+            setattr(history, name, np.where(after, np.nan, values))
 

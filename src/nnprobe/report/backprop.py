@@ -19,14 +19,17 @@ def g(value: float, digits: int = 10) -> str:
 def _loss_curve(r: BackpropResult) -> bytes:
     line, c = r.line, r.config
     xs = np.asarray(line.xs)
-    path = [s.w for s in line.descent]
-    losses = [s.loss for s in line.descent]
+    # The steps near the start: a diverging descent's later weights would stretch the axis beyond reading.
+    reach = 10 * abs(c.w0 - c.slope) + 1
+    shown = [s for s in line.descent if abs(s.w - c.slope) <= reach] or line.descent[:1]
+    path = [s.w for s in shown]
+    losses = [s.loss for s in shown]
     lo, hi = min([*path, c.w0, c.slope, c.far_w]) - 1, max([*path, c.w0, c.slope, c.far_w]) + 1
     w = np.linspace(lo, hi, 400)
     fig, (ax, ax_log) = new_figure(ncols=2, figsize=(10.5, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
     ax.plot(w, [total_squared_error(v, xs, c.slope) for v in w], color="grey", label="L(w) = Σ (y − w·x)²")
     ax.plot(path, losses, "o-", color="C3", markersize=5, label=f"gradient descent, lr {c.lr:g}")
-    for s in line.descent[:2]:
+    for s in shown[:2]:
         ax.annotate(f"step {s.step}", (s.w, s.loss), textcoords="offset points", xytext=(6, 6), fontsize=8)
     tangent = line.probe.loss + line.probe.slope_exact * (w - c.w0)
     near = np.abs(w - c.w0) < 1.2
@@ -34,7 +37,7 @@ def _loss_curve(r: BackpropResult) -> bytes:
     ax.plot([c.far_w], [line.probe.far_loss], "s", color="C2", label=f"L({c.far_w:g}) = {line.probe.far_loss:g}")
     ax.set(xlabel="weight w", ylabel="total squared error", title=f"Learning y = {c.slope:g}x from w = {c.w0:g}")
     ax.legend(fontsize=8)
-    ax_log.semilogy([s.step for s in line.descent], losses, "o-", color="C3")
+    ax_log.semilogy([s.step for s in shown], losses, "o-", color="C3")
     ax_log.axhline(c.tolerance, color="grey", linestyle=":", label=f"stop below {c.tolerance:g}")
     ax_log.set(xlabel="step", ylabel="total squared error (log scale)", title="Loss at each step")
     ax_log.legend(fontsize=8)
@@ -125,7 +128,12 @@ def build(r: BackpropResult) -> Report:
         [[s.step, g(s.w, 9), g(s.loss, 6), g(s.grad_closed_form, 7), g(s.grad_autograd, 7),
           g(s.grad_finite_difference, 7)] for s in line.descent],
         note=(f"loss < {c.tolerance:g} after {line.steps_to_tolerance} steps" if line.steps_to_tolerance is not None
-              else f"loss still ≥ {c.tolerance:g} after {c.steps} steps: raise --steps or change --lr"),
+              else f"diverged: the loss overflowed at step {line.diverged_at}. " if line.diverged_at is not None
+              else f"loss still ≥ {c.tolerance:g} after {c.steps} steps. ")
+        + ("" if line.steps_to_tolerance is not None else
+           f"Each step multiplies the error 4 − w by 1 − 2·lr·Σx² = {1 - 2 * c.lr / line.stable_lr:.6g}: "
+           + (f"lower --lr below 1/Σx² = {line.stable_lr:.4g}, where the error shrinks." if c.lr >= line.stable_lr
+              else "raise --steps or --lr (below 1/Σx² = " + f"{line.stable_lr:.4g}).")).replace("4", f"{c.slope:g}", 1),
     )
     errata = Table(
         "Errata: where the article's numbers differ from computed ones", ["where", "article", "computed", "kind"],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from nnprobe.checks import verdict_line
 from nnprobe.report.document import Report, Section, Table
-from nnprobe.report.figures import new_figure
+from nnprobe.report.figures import label, new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.baseline import BaselineResult
 
@@ -21,7 +22,7 @@ def _balance_figure(r: BaselineResult) -> bytes:
     for bar, v in zip(bars, values):
         ax.annotate(f"{v} ({v / values.sum():.1%})", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(names)), [n[:18] for n in names], rotation=30 if len(names) > 4 else 0)
+    ax.set_xticks(range(len(names)), [label(n)[:18] for n in names], rotation=30 if len(names) > 4 else 0)
     ax.set(ylabel="share of rows", ylim=(0, 1.1), title=f"Class balance of {r.data['n_samples']} rows")
     return figure_png(fig)
 
@@ -34,7 +35,7 @@ def _importance_figure(r: BaselineResult) -> bytes | None:
     for ax, values, title in ((axes[0], forest, "random-forest importance"),
                               (axes[1], perm, "permutation importance (held out)")):
         ax.barh(range(len(names)), [values[n] for n in names], color="C0")
-        ax.set_yticks(range(len(names)), [n[:28] for n in names], fontsize=8)
+        ax.set_yticks(range(len(names)), [label(n)[:28] for n in names], fontsize=8)
         ax.invert_yaxis()
         ax.set_title(title, fontsize=10)
     fig.suptitle("Which features the models lean on (top 15 by forest importance)", fontsize=11)
@@ -72,13 +73,13 @@ def build(r: BaselineResult) -> Report:
             "A model is only as good as its gain over what needs no model at all. scikit-learn's DummyClassifier "
             "gives the baselines; the MLP is trained by nnprobe's engine on standardised features.",
         ], tables=[baselines], figures=["class_balance.png"]),
-        Section("Zero initialisation", [
+        Section("Zero initialisation: the article's claims", [
             "The article says a single-layer network initialised with zero parameters predicts a constant. That is "
             "true of hidden layers, not of a single layer: with all weights zero, every hidden unit computes the "
             "same value and receives the same gradient, so the units stay identical forever (and an all-zero "
             "ReLU layer receives no gradient at all); a single layer has no such symmetry, since each weight's "
             "gradient comes from its own input.",
-        ], tables=[zero]),
+        ], claims=r.claims, tables=[zero]),
         Section("Feature importance", [], figures=["importance.png"]),
     ]
     check_rows = [(c.name, key, value) for c in r.checks for key, value in c.values.items()
@@ -86,4 +87,4 @@ def build(r: BaselineResult) -> Report:
     metrics = pd.DataFrame(check_rows, columns=["check", "metric", "value"])
     return Report(command="baseline", title="baseline — baselines, zero initialisation and leakage",
                   terminal=[checks, baselines, zero], sections=sections, figures=figures, metrics=metrics,
-                  claims=r.claims)
+                  claims=r.claims, headline=f"Checks on {r.data['source']}: {verdict_line(r.checks)}")

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from nnprobe.report.document import Report, Section, Table
-from nnprobe.report.figures import new_figure, plt
+from nnprobe.report.figures import label, new_figure, plt
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.cluster import ClusterResult, RunResult
+from nnprobe.text import number
 
 
 def projection(run: RunResult) -> tuple[np.ndarray, list[str]]:
@@ -29,7 +30,7 @@ def _scatter(ax, pts: np.ndarray, labels: np.ndarray, class_names: list[str], li
     for k, name in enumerate(class_names):
         sel = labels == k
         coords = [pts[sel, j] for j in range(pts.shape[1])]
-        ax.scatter(*coords, s=6, color=f"C{k % 10}", label=name, alpha=0.8, linewidths=0)
+        ax.scatter(*coords, s=6, color=f"C{k % 10}", label=label(name), alpha=0.8, linewidths=0)
     ax.set_xlim(limits[0])
     ax.set_ylim(limits[1])
     if pts.shape[1] == 3:
@@ -37,7 +38,7 @@ def _scatter(ax, pts: np.ndarray, labels: np.ndarray, class_names: list[str], li
 
 
 def _limits(pts: np.ndarray):
-    lo, hi = pts.min(axis=(0, 1)), pts.max(axis=(0, 1))
+    lo, hi = np.nanmin(pts, axis=(0, 1)), np.nanmax(pts, axis=(0, 1))  # NaN: snapshots after a divergence
     pad = 0.05 * (hi - lo + 1e-9)
     return list(zip(lo - pad, hi + pad))
 
@@ -56,10 +57,10 @@ def snapshot_grid(run: RunResult) -> bytes:
     for t, snap in enumerate(run.snapshots):
         ax = _panel(fig, rows, cols, t + 1, dims)
         _scatter(ax, pts[t], run.labels, run.class_names, limits)
-        ax.set_title(f"epoch {snap.epoch}: 5-NN {snap.knn_accuracy:.2f}", fontsize=9)
+        ax.set_title(f"epoch {snap.epoch}: 5-NN {number(snap.knn_accuracy, '.2f')}", fontsize=9)
         ax.tick_params(labelsize=6)
-    fig.suptitle(f"{run.label}, seed {run.seed_index}: the points as gradient descent moves them "
-                 f"({' / '.join(names[:dims])})", fontsize=11)
+    fig.suptitle(f"{label(run.label)}, seed {run.seed_index}: the points as gradient descent moves them "
+                 f"({' / '.join(label(n) for n in names[:dims])})", fontsize=11)
     fig.tight_layout()
     return figure_png(fig)
 
@@ -76,7 +77,7 @@ def animation(run: RunResult) -> bytes:
         fig = plt.figure(figsize=(4.2, 4.0))
         ax = _panel(fig, 1, 1, 1, dims)
         _scatter(ax, pts[t], run.labels, run.class_names, limits)
-        ax.set_title(f"{run.label}: epoch {snap.epoch}, 5-NN {snap.knn_accuracy:.2f}", fontsize=10)
+        ax.set_title(f"{label(run.label)}: epoch {snap.epoch}, 5-NN {number(snap.knn_accuracy, '.2f')}", fontsize=10)
         buf = io.BytesIO(figure_png(fig))
         frames.append(Image.open(buf).convert("RGB").quantize(colors=64))
     out = io.BytesIO()
@@ -87,13 +88,13 @@ def animation(run: RunResult) -> bytes:
 
 def separation_curves(r: ClusterResult) -> bytes:
     fig, axes = new_figure(ncols=3, figsize=(13, 3.8))
-    for g, (label, runs) in enumerate(r.groups().items()):
+    for g, (group, runs) in enumerate(r.groups().items()):
         epochs = [s.epoch for s in runs[0].snapshots]
         for ax, key, title in zip(axes, ("knn_accuracy", "silhouette", "linear_accuracy"),
                                   ("leave-one-out 5-NN accuracy", "silhouette by class",
                                    "logistic regression (5-fold CV)")):
             values = np.array([[getattr(s, key) for s in run.snapshots] for run in runs])  # [S, T]
-            ax.plot(epochs, values.mean(0), color=f"C{g}", label=label)
+            ax.plot(epochs, values.mean(0), color=f"C{g}", label=label(group))
             ax.fill_between(epochs, values.min(0), values.max(0), color=f"C{g}", alpha=0.2, linewidth=0)
             ax.set(title=title, xlabel="epoch")
     axes[0].axhline(r.config.separation, color="grey", linestyle=":", linewidth=1)
@@ -103,8 +104,9 @@ def separation_curves(r: ClusterResult) -> bytes:
     return figure_png(fig)
 
 
-def slug(label: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in label).strip("_").lower()[:40] or "data"
+def slug(text: str) -> str:
+    """A file-name part from a group label: letters and digits, the rest as underscores."""
+    return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_").lower()[:40] or "data"
 
 
 def build(r: ClusterResult) -> Report:
@@ -120,25 +122,25 @@ def build(r: ClusterResult) -> Report:
         "accuracy, the silhouette of the classes, and a logistic regression's cross-validated accuracy.",
     ], figures=["separation.png"])]
     tables = []
-    for label, runs in r.groups().items():
-        key = slug(label)
+    for group, runs in r.groups().items():
+        key = slug(group)
         first = runs[0]
         figures[f"snapshots_{key}.png"] = snapshot_grid(first)
         figures[f"points_{key}.gif"] = animation(first)
         per_snapshot = Table(
-            f"{label}: separation at each snapshot (mean over {len(runs)} seeds)",
+            f"{group}: separation at each snapshot (mean over {len(runs)} seed(s))",
             ["epoch", "5-NN acc", "silhouette", "logistic acc", "mean shift", "network acc"],
-            [[s.epoch, *(f"{np.mean([getattr(run.snapshots[t], k) for run in runs]):.3f}" for k in
+            [[s.epoch, *(number(np.mean([getattr(run.snapshots[t], k) for run in runs])) for k in
                          ("knn_accuracy", "silhouette", "linear_accuracy")),
-              f"{np.mean([run.snapshots[t].mean_shift for run in runs]):.4g}",
-              f"{np.mean([run.snapshots[t].network_accuracy for run in runs]):.3f}"]
+              number(np.mean([run.snapshots[t].mean_shift for run in runs]), ".4g"),
+              number(np.mean([run.snapshots[t].network_accuracy for run in runs]))]
              for t, s in enumerate(first.snapshots)],
         )
         per_snapshot.note = f"epochs to 5-NN accuracy >= {c.separation:g}, per seed: " + ", ".join(
             str(run.epochs_to_separation) if run.epochs_to_separation is not None else f"not within {c.epochs}"
             for run in runs)
         tables.append(per_snapshot)
-        sections.append(Section(label, [
+        sections.append(Section(group, [
             f"Seed {first.seed_index}'s points at every snapshot (the animation is {f'points_{key}.gif'} in the run "
             "folder)." + (" More than three features: drawn on the first two principal axes of the starting points."
                            if first.n_features > 3 else ""),
@@ -150,8 +152,13 @@ def build(r: ClusterResult) -> Report:
                            "network_accuracy"):
                 rows.append((run.label, run.seed_index, s.epoch, metric, getattr(s, metric)))
     metrics = pd.DataFrame(rows, columns=["group", "seed_index", "epoch", "metric", "value"])
+    diverged = [run for run in r.runs if run.diverged_at is not None]
+    headline = (f"{len(diverged)} of {len(r.runs)} runs diverged (points or loss NaN or infinite by epoch "
+                f"{min(run.diverged_at for run in diverged)}): lower --input-lr or --lr; their later numbers are left "
+                "out" if diverged else "")
     return Report(command="cluster", title="cluster — gradient descent on the inputs forms class clusters",
                   terminal=tables, sections=sections, figures=figures, metrics=metrics, claims=r.claims,
+                  headline=headline,
                   files={"points.npz": points_npz(r)})
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from nnprobe.report.document import Report, Section, Table
 from nnprobe.report.figures import new_figure
 from nnprobe.report.runfolder import figure_png
-from nnprobe.studies.coin import CoinResult
+from nnprobe.studies.coin import CoinResult, coin_key
 
 
 def _curves(r: CoinResult) -> bytes:
@@ -24,17 +24,29 @@ def _curves(r: CoinResult) -> bytes:
     for conf in r.config.confidences:
         right.axhline(conf, color="grey", linewidth=0.6)
     right.set(xscale="log", xlabel="flips of each coin", ylabel="probability", ylim=(0, 1.02),
-              title=f"Loaded against fair (p = {r.config.fair:g}), n flips each")
+              title=f"Loaded against fair (p = {coin_key(r.config.fair)}), n flips each")
     if r.beats_fair:
         right.legend(fontsize=8)
     return figure_png(fig)
 
 
+def _flips_cell(flips: int | None, note: str) -> str:
+    """A flips-needed cell: the count, 'not computed' (the note says why), or a dash where the question does not
+    apply (a coin not loaded towards heads, or not above the fair one)."""
+    if flips is not None:
+        return f"{flips:,}"
+    return "not computed" if note else "—"
+
+
 def build(r: CoinResult) -> Report:
+    rows, notes = [], []
+    for n in r.needed:
+        rows.append([coin_key(n.p), f"{n.confidence:.10g}", _flips_cell(n.more_heads_than_tails, n.note),
+                     _flips_cell(n.beats_fair, n.note)])
+        notes += [f"p = {coin_key(n.p)} at {n.confidence:.10g}: {n.note}"] if n.note else []
     needed = Table("Flips needed", ["coin p", "confidence", "more heads than tails", "more heads than the fair coin"],
-                   [[f"{n.p:g}", f"{n.confidence:g}", f"{n.more_heads_than_tails:,}" if n.more_heads_than_tails else "—",
-                     f"{n.beats_fair:,}" if n.beats_fair else "—"] for n in r.needed],
-                   note="the smallest number of flips from which the chance stays at or above the confidence.")
+                   rows, note=" ".join(["the smallest number of flips from which the chance stays at or above the "
+                                        "confidence.", *notes]))
     picks = [i for i, n in enumerate(r.flips) if n in {2 * 10**j for j in range(12)}]  # 2, 20, 200, ... flips
     curve = Table("Chances at chosen flip counts", ["flips", *[f"P(more heads), p = {p}" for p in r.more_heads],
                                                    *[f"P(p = {p} beats fair)" for p in r.beats_fair]],

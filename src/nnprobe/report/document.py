@@ -12,7 +12,7 @@ import jinja2
 import pandas as pd
 
 from nnprobe.report.runfolder import RESULTS_SCHEMA, dumps, library_versions, to_jsonable, write_run
-from nnprobe.studies import Claim
+from nnprobe.studies import ARTICLES, Claim
 from nnprobe.text import fmt
 
 
@@ -68,7 +68,7 @@ def render_html(report: Report, *, config: dict, seconds: float, created: str) -
               + base64.b64encode(data).decode("ascii") for name, data in report.figures.items()}
     return _env.get_template("report.html.j2").render(
         report=report, images=images, config=config, seconds=seconds, created=created,
-        versions=library_versions(),
+        versions=library_versions(), article=ARTICLES.get(report.command, ""),
     )
 
 
@@ -77,6 +77,7 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
     created = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     options = to_jsonable(config)
     config_doc = {
+        "schema": "nnprobe.config/1",
         "command": report.command,
         "options": options,
         "seed": options.get("seed") if isinstance(options, dict) else None,

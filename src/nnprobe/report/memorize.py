@@ -10,6 +10,7 @@ from nnprobe.report.document import Report, Section, Table
 from nnprobe.report.figures import new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.memorize import MemorizeResult
+from nnprobe.text import number
 
 
 def _accuracy_vs_epochs(r: MemorizeResult) -> bytes:
@@ -86,10 +87,12 @@ def summary_table(r: MemorizeResult) -> Table:
     rows = []
     for s in r.summaries:
         reached = [e for e in s.epochs_to_99 if e is not None]
+        diverged = [e for e in s.diverged_at if e is not None]
         rows.append([
             s.n_features, s.n_params, f"{s.params_over_bound:.2f}",
-            f"{s.train_accuracy_mean:.3f}", f"{s.train_accuracy_min:.3f}",
-            f"{s.heldout_accuracy_mean:.3f}", f"{s.heldout_p_value:.2f}",
+            number(s.train_accuracy_mean), number(s.train_accuracy_min),
+            number(s.heldout_accuracy_mean), number(s.heldout_p_value, ".2f"),
+            f"{len(diverged)}/{len(s.diverged_at)} diverged by epoch {min(diverged)}" if diverged else
             f"{int(np.median(reached))} ({len(reached)}/{len(s.epochs_to_99)})" if reached else "never",
         ])
     return Table(
@@ -130,8 +133,11 @@ def build(r: MemorizeResult) -> Report:
             "dimensions. The bound is sufficient, not necessary: a network below it may still fit.",
         ], figures=["params_vs_bound.png"]),
     ]
+    diverged = [e for s in r.summaries for e in s.diverged_at if e is not None]
     return Report(
         command="memorize",
+        headline=(f"{len(diverged)} network(s) diverged (loss NaN or infinite by epoch {min(diverged)}): lower --lr "
+                  "(their numbers are left out)" if diverged else ""),
         title="memorize — a network memorises random labels",
         terminal=[summary],
         sections=sections,

@@ -1,5 +1,5 @@
 """Pure statistics of nnprobe: exact coin-flip chances, paired significance of model comparisons (McNemar,
-bootstrap, per-query tests) and sample sizes; numbers in, dataclasses of numbers out, no I/O."""
+bootstrap, per-query tests, DeLong) and sample sizes; numbers in, dataclasses of numbers out, no I/O."""
 
 from nnprobe.stats.coin import (
     HeadRace,
@@ -17,21 +17,36 @@ from nnprobe.stats.paired import (
     mcnemar_test,
     paired_bootstrap,
     per_query_tests,
+    signed_rank_p_value,
     verdict,
 )
 from nnprobe.stats.roc import DeLongResult, delong_test
-from nnprobe.stats.power import paired_sample_size, simulate_power_paired, unpaired_sample_size
+from nnprobe.stats.power import (
+    ExactSampleSize,
+    exact_paired_power,
+    exact_paired_sample_size,
+    mcnemar_conditional_power,
+    mcnemar_critical_count,
+    paired_sample_size,
+    simulate_power_paired,
+    unpaired_sample_size,
+)
 
 __all__ = [
     "BootstrapResult",
     "DeLongResult",
+    "ExactSampleSize",
     "HeadRace",
     "McNemarResult",
     "PerQueryResult",
     "delong_test",
+    "exact_paired_power",
+    "exact_paired_sample_size",
     "flips_needed",
     "flips_needed_single",
     "head_race",
+    "mcnemar_conditional_power",
+    "mcnemar_critical_count",
     "mcnemar_p_value",
     "mcnemar_test",
     "paired_bootstrap",
@@ -39,6 +54,7 @@ __all__ = [
     "per_query_tests",
     "prob_loaded_beats_fair",
     "prob_more_heads",
+    "signed_rank_p_value",
     "simulate_power_paired",
     "unpaired_sample_size",
     "verdict",

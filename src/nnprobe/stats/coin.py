@@ -11,14 +11,23 @@ import numpy as np
 from scipy.stats import binom, norm
 
 from nnprobe.errors import ConfigError
+from nnprobe.limits import check_memory
 
 # Half-width of the window of coin B's head counts summed in head_race, in standard deviations plus a constant.
 # Bernstein's inequality bounds the probability outside mean +- (40 sd + 500) by 2 exp(-700) < 1e-300, also for a
 # heavily skewed coin where the normal picture of "40 sd" alone would cut off real mass.
 WINDOW_SDS = 40
 WINDOW_MARGIN = 500
-# flips_needed refuses answers beyond this: the window (and the time per evaluation) grows like sqrt(n).
+# flips_needed and flips_needed_single refuse answers beyond this: the window (and the time per evaluation) grows
+# like sqrt(n).
 MAX_FLIPS = 10**9
+# Flip counts reach scipy as doubles, which hold every whole number up to 2^53: the largest count allowed.
+MAX_EXACT_FLIPS = 2**53
+# Cost of head_race per head count in its window (two windows, each summed over once or twice): peak memory 83
+# bytes measured (tracemalloc, n = 10^10), and time 0.86-1.1 us measured on the development machine (2 cores) for
+# n = 10^9..10^11 (2 us at 10^8, where fixed costs weigh), so 0.8 us as the optimistic speed of a lower bound.
+RACE_BYTES_PER_COUNT = 90
+RACE_SECONDS_PER_COUNT = 0.8e-6
 
 
 @dataclass
@@ -44,10 +53,15 @@ def _check_confidence(confidence: float) -> None:
 
 
 def _flip_counts(n_flips) -> np.ndarray:
-    """``n_flips`` as an int64 array, or ConfigError unless every entry is a whole number >= 0."""
-    counts = np.asarray(n_flips)
-    if counts.dtype.kind not in "iuf" or not np.all(np.isfinite(counts) & (counts >= 0) & (counts == np.floor(counts))):
-        raise ConfigError(f"n_flips={n_flips!r} must be a whole number of flips >= 0 (or an array of them), e.g. 1000.")
+    """``n_flips`` as an int64 array, or ConfigError unless every entry is a whole number in 0..MAX_EXACT_FLIPS."""
+    try:
+        counts = np.asarray(n_flips)
+    except OverflowError:  # a Python int beyond 64 bits among others
+        counts = np.asarray(n_flips, dtype=object)
+    if counts.dtype.kind not in "iuf" or not np.all(np.isfinite(counts) & (counts >= 0) & (counts == np.floor(counts))
+                                                   & (counts <= MAX_EXACT_FLIPS)):
+        raise ConfigError(f"n_flips={n_flips!r} must be a whole number of flips in 0..2^53 (the largest count a "
+                          "double holds exactly), or an array of them, e.g. 1000.")
     return counts.astype(np.int64)
 
 
@@ -64,12 +78,14 @@ def prob_more_heads(p: float, n_flips):
 
     P(more heads than tails in n flips) = sum_{k > n/2} C(n, k) p^k (1 - p)^(n - k) = P(X > floor(n/2)) for
     X ~ Binomial(n, p); a tie (possible for even n) does not count. Computed as scipy's binomial survival function
-    (a regularised incomplete beta function), so it neither overflows nor loses precision for n = 10^9.
+    (a regularised incomplete beta function), so it neither overflows nor loses precision: within 1e-15 of the
+    closed form of a fair coin at n = 10^9, 1e-13 at 10^15 and 1e-11 at n = 2^53, the largest count allowed (beyond,
+    a double cannot tell n from n + 1).
 
     Parameters
     ----------
     p : float in [0, 1], heads-probability
-    n_flips : int or array of ints >= 0
+    n_flips : int or array of ints in 0..2^53
 
     Returns
     -------
@@ -103,11 +119,13 @@ def head_race(p_a: float, p_b: float, n_flips: int) -> HeadRace:
     Parameters
     ----------
     p_a, p_b : float in [0, 1], heads-probabilities of coins A and B
-    n_flips : int >= 0, flips of each coin
+    n_flips : int >= 0, flips of each coin; refused when its windows would not fit in memory (~10^13 flips)
     """
     _check_probability("p_a", p_a)
     _check_probability("p_b", p_b)
     n = _single_flip_count(n_flips)
+    check_memory(race_cost(p_a, p_b, n)[0], f"comparing coins over {n:,} flips each",
+                 "use fewer flips (the chances change slowly there: interpolate on a log scale)")
     heads_b, weight_b = _likely_heads(p_b, n)
     return HeadRace(
         n_flips=n, p_a=p_a, p_b=p_b,
@@ -117,11 +135,24 @@ def head_race(p_a: float, p_b: float, n_flips: int) -> HeadRace:
     )
 
 
+def _window(p: float, n: int) -> tuple[int, int]:
+    """First and last head count of a coin within mean +- (40 sd + 500), clipped to 0..n."""
+    half_width = WINDOW_SDS * math.sqrt(n * p * (1 - p)) + WINDOW_MARGIN
+    return max(0, math.floor(n * p - half_width)), min(n, math.ceil(n * p + half_width))
+
+
 def _likely_heads(p: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Head counts k of a coin within mean +- (40 sd + 500), clipped to 0..n, and their chances P(k)."""
-    half_width = WINDOW_SDS * math.sqrt(n * p * (1 - p)) + WINDOW_MARGIN
-    heads = np.arange(max(0, math.floor(n * p - half_width)), min(n, math.ceil(n * p + half_width)) + 1)
+    first, last = _window(p, n)
+    heads = np.arange(first, last + 1)
     return heads, binom.pmf(heads, n, p)
+
+
+def race_cost(p_a: float, p_b: float, n: int) -> tuple[float, float]:
+    """(bytes, seconds) that :func:`head_race` of ``n`` flips each needs: its largest window of head counts at
+    RACE_BYTES_PER_COUNT, and both windows at RACE_SECONDS_PER_COUNT (an optimistic speed: a lower bound)."""
+    sizes = [last - first + 1 for first, last in (_window(p_a, n), _window(p_b, n))]
+    return float(RACE_BYTES_PER_COUNT * max(sizes)), RACE_SECONDS_PER_COUNT * sum(sizes)
 
 
 def _prob_a_more(p_a: float, p_b: float, n: int) -> float:
@@ -181,16 +212,28 @@ def flips_needed(p_loaded: float, p_fair: float, confidence: float) -> int:
     if not p_loaded > p_fair:
         raise ConfigError(f"p_loaded={p_loaded} must be larger than p_fair={p_fair}; otherwise more flips do not "
                           "help the loaded coin. Swap them if they are the wrong way round.")
-    # Start from the normal approximation P(D >= 1) ~ Phi((n gap - 1/2) / (spread sqrt(n))) of the head difference
-    # D (per flip: mean gap, standard deviation spread), solved for n; it is off by a few flips at a million.
+    guess = race_flips_guess(p_loaded, p_fair, confidence)
+    if guess > MAX_FLIPS:
+        raise ConfigError(f"confidence={confidence:.10g} for {p_loaded:.10g} against {p_fair:.10g} needs about "
+                          f"{_round_count(guess):,} flips, more than the {MAX_FLIPS:,} computed exactly here; lower "
+                          "the confidence or widen the gap.")
+    return _first_true(lambda n: _prob_a_more(p_loaded, p_fair, n) >= confidence, guess)
+
+
+def race_flips_guess(p_loaded: float, p_fair: float, confidence: float) -> int:
+    """Flips each for P(loaded coin shows more heads) to reach ``confidence``, by the normal approximation.
+
+    P(D >= 1) ~ Phi((n gap - 1/2) / (spread sqrt(n))) for the head difference D (per flip: mean gap, standard
+    deviation spread), solved for n; off by a few flips at a million, so :func:`flips_needed` starts from it.
+    """
     gap = p_loaded - p_fair
     z_spread = norm.ppf(confidence) * math.sqrt(p_loaded * (1 - p_loaded) + p_fair * (1 - p_fair))
-    guess = max(1, math.ceil(((z_spread + math.sqrt(z_spread**2 + 2 * gap)) / (2 * gap)) ** 2))
-    if guess > MAX_FLIPS:
-        raise ConfigError(f"confidence={confidence} for {p_loaded} against {p_fair} needs about {guess:.3g} "
-                          f"flips, more than the {MAX_FLIPS:.0e} computed exactly here; lower the confidence "
-                          "or widen the gap.")
-    return _first_true(lambda n: _prob_a_more(p_loaded, p_fair, n) >= confidence, guess)
+    return max(1, math.ceil(((z_spread + math.sqrt(z_spread**2 + 2 * gap)) / (2 * gap)) ** 2))
+
+
+def _round_count(n: int) -> int:
+    """``n`` to 2 significant digits, for an estimate: 2706943 -> 2700000."""
+    return int(round(n, 1 - len(str(n))))
 
 
 def flips_needed_single(p: float, confidence: float) -> int:
@@ -206,11 +249,22 @@ def flips_needed_single(p: float, confidence: float) -> int:
     ----------
     p : heads-probability in (1/2, 1]
     confidence : wanted chance in (0, 1) of more heads than tails
+
+    Raises
+    ------
+    ConfigError
+        For invalid arguments, or when the answer is over 10^9 flips.
     """
     _check_probability("p", p)
     _check_confidence(confidence)
     if not p > 0.5:
         raise ConfigError(f"p={p} must be above 0.5: a coin that is not loaded towards heads never shows more "
                           "heads than tails with rising confidence.")
-    half_flips = _first_true(lambda m: prob_more_heads(p, 2 * m) >= confidence, 1)
+    # Start from the normal approximation P(more heads) ~ Phi(sqrt(n) (p - 1/2) / sqrt(p (1 - p))), solved for n.
+    guess = math.ceil((norm.ppf(confidence) * math.sqrt(p * (1 - p)) / (p - 0.5)) ** 2)
+    if guess > MAX_FLIPS:
+        raise ConfigError(f"confidence={confidence:.10g} of more heads than tails for p={p:.10g} needs about "
+                          f"{_round_count(guess):,} flips, more than the {MAX_FLIPS:,} computed exactly here; lower "
+                          "the confidence or load the coin more.")
+    half_flips = _first_true(lambda m: prob_more_heads(p, 2 * m) >= confidence, max(1, guess // 2))
     return 2 * half_flips - 1

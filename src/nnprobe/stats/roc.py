@@ -24,7 +24,8 @@ class DeLongResult:
     low: float
     high: float
     level: float
-    p_value: float  # normal test of difference = 0; 1 when the two score columns rank every pair alike
+    p_value: float  # normal test of difference = 0; with a zero standard error: 0 if the AUCs differ, else 1
+    note: str = ""  # what a zero standard error means here ("" when it is positive)
 
 
 def _components(positive: np.ndarray, negative: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -41,6 +42,11 @@ def _components(positive: np.ndarray, negative: np.ndarray) -> tuple[float, np.n
 def delong_test(is_positive, score_a, score_b, *, level: float = 0.95) -> DeLongResult:
     """Compare the ROC AUCs of two score columns on the same examples.
 
+    The difference's variance is DeLong's, from each example's structural components. When it is 0 (e.g. a perfect
+    separation against its reverse, AUC 1 against 0, or against constant scores, 1 against 0.5), the normal test
+    has no spread to measure against: p is 0 if the AUCs differ (the test's limit) and 1 if not, and ``note`` says
+    so.
+
     Parameters
     ----------
     is_positive : array of bool, shape (n,): the examples of the positive class
@@ -50,7 +56,8 @@ def delong_test(is_positive, score_a, score_b, *, level: float = 0.95) -> DeLong
     pos = np.asarray(is_positive, dtype=bool)
     a, b = (np.asarray(s, dtype=np.float64) for s in (score_a, score_b))
     if not (a.shape == b.shape == pos.shape) or pos.ndim != 1:
-        raise ConfigError(f"labels and both score columns need the same length (got {pos.shape}, {a.shape}, {b.shape}).")
+        raise ConfigError(f"labels and both score columns need the same length (got {pos.shape}, {a.shape}, "
+                          f"{b.shape}).")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ConfigError("scores must be finite numbers: drop or fill missing scores.")
     m, n = int(pos.sum()), int((~pos).sum())
@@ -60,11 +67,25 @@ def delong_test(is_positive, score_a, score_b, *, level: float = 0.95) -> DeLong
         raise ConfigError(f"level={level} must lie strictly between 0 and 1.")
     auc_a, v10_a, v01_a = _components(a[pos], a[~pos])
     auc_b, v10_b, v01_b = _components(b[pos], b[~pos])
-    s10, s01 = np.cov(np.vstack([v10_a, v10_b])), np.cov(np.vstack([v01_a, v01_b]))
-    cov = s10 / m + s01 / n  # [2, 2] covariance of (auc_a, auc_b)
-    variance = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
-    se = variance**0.5
+    # Var(auc_b - auc_a) = Var(V10_b - V10_a) / m + Var(V01_b - V01_a) / n: DeLong's covariance, applied to the
+    # difference. It is 0 exactly when both differences of components are constant (tested as such, not as a float
+    # that rounding can leave at 1e-34).
+    d10, d01 = v10_b - v10_a, v01_b - v01_a
+    constant = np.ptp(d10) == 0 and np.ptp(d01) == 0
+    se = 0.0 if constant else float(np.sqrt(np.var(d10, ddof=1) / m + np.var(d01, ddof=1) / n))
     diff = auc_b - auc_a
     z = stats.norm.ppf(0.5 + level / 2)
-    p = 1.0 if se == 0 else float(2 * stats.norm.sf(abs(diff) / se))
-    return DeLongResult(m, n, auc_a, auc_b, diff, se, diff - z * se, diff + z * se, level, p)
+    note = ""
+    if se > 0:
+        p = float(2 * stats.norm.sf(abs(diff) / se))
+    elif diff != 0:
+        p = 0.0  # the limit of the normal test as the standard error goes to 0
+        note = (f"difference with zero variance: every positive and every negative example shows the same AUC "
+                f"difference ({diff:+.4g}; DeLong's components do not vary), so the standard error is 0 and p = 0 "
+                f"is the normal test's limit, not a measured chance; with {m} positive and {n} negative examples, "
+                "read it as a clear but small-sample difference")
+    else:
+        p = 1.0
+        note = ("no difference with zero variance: every positive and every negative example shows the same AUC in "
+                "both models (DeLong's components do not differ)")
+    return DeLongResult(m, n, auc_a, auc_b, diff, se, float(diff - z * se), float(diff + z * se), level, p, note)

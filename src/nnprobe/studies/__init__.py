@@ -7,6 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The article each study comes from (../shared/seeds/), by its title: help texts and reports name it so.
+ARTICLES = {
+    "memorize": "The Forcefulness of Neural Networks",
+    "coin": "Why Can\u2019t I Tell What My Neural Network is Doing?",
+    "compare": "Why Can\u2019t I Tell What My Neural Network is Doing?",
+    "baseline": "Why does a single-layer neural network initialized with zero parameters achieve 92% accuracy?",
+    "backprop": "A Gentle Introduction to Neural Networks",
+    "cluster": "Explainable Clustering in a Classification Neural Network",
+}
+
 Progress = Callable[[float, float], None]  # (work done, work total), in study-defined units
 
 
@@ -22,6 +32,12 @@ class Claim:
     statement: str  # the claim in words
     holds: bool | None  # True / False, or None when this configuration cannot test it
     evidence: str  # the measured numbers behind the verdict
+
+
+def not_tested(claims: list[Claim], reason: str) -> list[Claim]:
+    """The same claims marked not tested, with ``reason`` as their evidence (a run whose numbers are degenerate:
+    diverged, constant or NaN, cannot confirm or refute anything)."""
+    return [Claim(c.source, c.statement, None, f"not tested: {reason}") for c in claims]
 
 
 def derive_seed(master: int, *keys: int) -> int:

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnprobe.errors import ConfigError
+from nnprobe.limits import (MAX_EPOCHS, MAX_WIDTH, check_int, check_number, check_rate, check_seed,
+                            check_training)
 from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+
+MAX_WEIGHT = 1e6  # |w0|, |slope|, far w: the squared errors of the walkthrough stay far from overflow
+MAX_STEPS = 100_000
 
 # The seed's printed numbers, as printed (strings keep their stated precision). Our errata compare them with
 # computed values; nothing below is used as a result.
@@ -54,18 +59,23 @@ class BackpropConfig:
     device: str = "auto"  # auto, cpu or cuda
 
     def __post_init__(self) -> None:
-        if self.n_points < 2:
-            raise ConfigError(f"n_points={self.n_points} must be at least 2.")
-        for name in ("probe", "lr", "tolerance", "digits_lr"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be positive.")
-        for name in ("steps", "hidden"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)} must be at least 1.")
-        if self.epochs < 0:
-            raise ConfigError(f"epochs={self.epochs} must be 0 or more.")
+        for name in ("slope", "w0", "far_w", "net_target"):
+            setattr(self, name, check_number(name, getattr(self, name), low=-MAX_WEIGHT, high=MAX_WEIGHT))
+        self.n_points = check_int("n_points", self.n_points, 2, 10_000)
+        self.probe = check_number("probe", self.probe, low=0.0, high=1.0, low_open=True, example="1e-4")
+        self.lr = check_rate("lr (--lr)", self.lr, example="0.015")
+        self.digits_lr = check_rate("digits_lr", self.digits_lr)
+        self.steps = check_int("steps (--steps)", self.steps, 1, MAX_STEPS)
+        self.tolerance = check_number("tolerance (--tolerance)", self.tolerance, low=0.0, high=1e6, low_open=True,
+                                      example="1e-6")
+        self.hidden = check_int("hidden (--hidden)", self.hidden, 1, MAX_WIDTH)
+        self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
+        self.test_size = check_number("test_size", self.test_size, low=0.0, high=1.0, low_open=True, high_open=True)
+        self.seed = check_seed(self.seed)
         if self.net_activation not in ("relu", "tanh", "sigmoid"):
             raise ConfigError(f"net_activation {self.net_activation!r} is unknown: use relu, tanh or sigmoid.")
+        check_training("the digits network", "lower --hidden or --epochs", sizes=(64, self.hidden, 10), members=1,
+                       rows=1797, epochs=self.epochs)
 
     @classmethod
     def small(cls, **overrides) -> BackpropConfig:
@@ -156,6 +166,8 @@ class LineResult:
     lr: float
     descent: list[DescentStep]
     steps_to_tolerance: int | None  # first step with loss < tolerance, or None within the step budget
+    diverged_at: int | None  # first step whose loss overflowed (the table stops before it), or None
+    stable_lr: float  # 1 / sum x^2: below it each step shrinks the error (by |1 - 2 lr sum x^2|), above it grows
     errata: list[Erratum]
     n_seed_values_checked: int
 
@@ -226,16 +238,22 @@ def run_line(c: BackpropConfig) -> LineResult:
         far_w=c.far_w, far_loss=loss(c.far_w),
     )
 
-    # Gradient descent on the total squared error, through the engine: a one-weight network y' = w x.
-    model = Ensemble(MLPSpec((1, 1), bias=False), seeds=[0])
+    # Gradient descent on the total squared error, through the engine: a one-weight network y' = w x, in float64
+    # so that the table shows w = 3.8, not float32's 3.79999995.
+    model = Ensemble(MLPSpec((1, 1), bias=False), seeds=[0]).double()
     with torch.no_grad():
         model.weights[0].fill_(c.w0)
     weights: list[float] = []
     cfg = TrainConfig(epochs=c.steps, lr=c.lr, optimizer="sgd", momentum=0.0, loss="sse", stop_loss=c.tolerance)
-    Trainer(model, cfg).fit(torch.from_numpy(data.X), torch.from_numpy(data.y),
+    Trainer(model, cfg).fit(torch.from_numpy(data.X.astype(np.float64)), torch.from_numpy(data.y.astype(np.float64)),
                             on_record=lambda _e: weights.append(float(model.weights[0].item())))
-    descent = []
+    descent, diverged_at = [], None
     for step, w in enumerate(weights):
+        with np.errstate(over="ignore"):  # a diverging descent overflows: that is what is checked here
+            overflowed = not np.isfinite(loss(w))
+        if overflowed:
+            diverged_at = step  # the loss overflowed: every later step is infinite or NaN
+            break
         descent.append(DescentStep(step, w, loss(w), closed_form_slope(w, xs, c.slope), autograd_slope(w, xs, c.slope),
                                    central_slope(w, xs, c.slope, h)))
         if descent[-1].loss < c.tolerance:
@@ -245,8 +263,8 @@ def run_line(c: BackpropConfig) -> LineResult:
     errata, n_checked = seed_errata(xs, c.slope, c.w0, h, c.far_w) if seed_setup else ([], 0)
     return LineResult(xs=xs.tolist(), ys=(c.slope * xs).tolist(), w0=c.w0, forward=forward,
                       total=loss(c.w0), probe=probe, lr=c.lr, descent=descent,
-                      steps_to_tolerance=reached[0] if reached else None, errata=errata,
-                      n_seed_values_checked=n_checked)
+                      steps_to_tolerance=reached[0] if reached else None, diverged_at=diverged_at,
+                      stable_lr=1 / (xs**2).sum(), errata=errata, n_seed_values_checked=n_checked)
 
 
 # ---- Part 2: the 4-2-1 network -------------------------------------------------------------------------------
@@ -475,7 +493,9 @@ def check_claims(r: BackpropResult) -> list[Claim]:
         article("At w = 7 the loss is 270.", abs(p.far_loss - 270) < 1e-9, f"L({p.far_w:g}) = {p.far_loss:g}"),
         Claim("seed", f"Gradient descent drives the loss below {c.tolerance:g}.", line.steps_to_tolerance is not None,
               f"lr {c.lr:g}: loss < {c.tolerance:g} after {line.steps_to_tolerance} steps" if line.steps_to_tolerance
-              is not None else f"not within {c.steps} steps at lr {c.lr:g}"),
+              is not None else f"not within {c.steps} steps at lr {c.lr:g}"
+              + (f": the descent diverges for a rate of 1/Σx² = {line.stable_lr:.4g} or more" if c.lr >= line.stable_lr
+                 else "")),
         Claim("nnprobe", "Backpropagation (autograd) agrees with finite differences for every weight of both "
               "4-2-1 networks.", max(r.tied.max_relative_error, r.dense.max_relative_error) < 1e-5,
               f"largest relative error: tied {r.tied.max_relative_error:.1e}, dense {r.dense.max_relative_error:.1e}"),

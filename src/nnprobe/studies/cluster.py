@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnprobe.errors import ConfigError, DataError
+from nnprobe.limits import (FLOAT32_MAX, MAX_CLASSES, MAX_EPOCHS, MAX_RATE, MAX_REPEATS, MAX_WIDTH, check_int,
+                            check_memory, check_momentum, check_number, check_seed, check_time, check_training)
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress, not_tested
+
+MAX_POINTS = 1_000_000
+MAX_DIMS = 10_000
 
 
 @dataclass
@@ -44,30 +49,51 @@ class ClusterConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        self.dims = tuple(int(d) for d in self.dims)
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.dims or min(self.dims) < 1 or len(set(self.dims)) != len(self.dims):
-            raise ConfigError(f"dims {self.dims} must be distinct positive integers, e.g. 2,3.")
-        if self.n_classes < 2 or self.n_points < 5 * self.n_classes:
-            raise ConfigError(f"{self.n_points} points for {self.n_classes} classes: give at least 2 classes and 5 "
-                              "points per class, so that every class can be measured.")
-        if not self.high > self.low:
-            raise ConfigError(f"the box [{self.low}, {self.high}] is empty: give low < high.")
-        if self.input_lr < 0 or self.input_momentum < 0:
-            raise ConfigError("input_lr and input_momentum must be 0 or more.")
-        if self.snapshot_every < 1 or self.n_seeds < 1:
-            raise ConfigError("snapshot_every and n_seeds must be at least 1.")
-        if not 0 < self.separation <= 1:
-            raise ConfigError(f"separation={self.separation} must lie in (0, 1].")
+        self.dims = tuple(check_int("feature count (--dims)", d, 1, MAX_DIMS) for d in self.dims)
+        self.hidden = tuple(check_int("hidden layer size (--hidden)", h, 1, MAX_WIDTH) for h in self.hidden)
+        if not self.dims or len(set(self.dims)) != len(self.dims):
+            raise ConfigError(f"dims {list(self.dims)} must be distinct positive integers, e.g. 2,3.")
+        self.n_classes = check_int("n_classes (--classes)", self.n_classes, 2, MAX_CLASSES)
+        self.n_points = check_int(f"n_points (--points; 5 per class of {self.n_classes} classes at least)", self.n_points,
+                                  5 * self.n_classes, MAX_POINTS)
+        self.low = check_number("low", self.low, low=-FLOAT32_MAX, high=FLOAT32_MAX)
+        self.high = check_number("high", self.high, low=-FLOAT32_MAX, high=FLOAT32_MAX)
+        if not self.high > self.low or self.high - self.low > FLOAT32_MAX:
+            raise ConfigError(f"the box [{self.low:g}, {self.high:g}] must have low < high and a width within float32's "
+                              "range (about 3.4e38).")
+        self.input_lr = check_number("input_lr (--input-lr)", self.input_lr, low=0.0, high=MAX_RATE, example="0.03")
+        self.input_momentum = check_momentum("input_momentum (--input-momentum)", self.input_momentum)
+        self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
+        self.snapshot_every = check_int("snapshot_every (--snapshot-every)", self.snapshot_every, 1, MAX_EPOCHS)
+        self.n_seeds = check_int("n_seeds (--seeds)", self.n_seeds, 1, MAX_REPEATS)
+        self.separation = check_number("separation", self.separation, low=0.0, high=1.0, low_open=True)
+        self.seed = check_seed(self.seed)
         if self.data is not None:
             self.dims = ()  # the data decides its features
         MLPSpec.from_hidden(1, self.hidden, 2, activation=self.activation)
         TrainConfig(epochs=self.epochs, lr=self.lr)
+        for d in self.dims:
+            check_cluster_work(self, self.n_points, d, self.n_classes)
 
     @classmethod
     def small(cls, **overrides) -> ClusterConfig:
         """A seconds-long configuration for tests and a first look."""
         return cls(**{**dict(n_points=200, epochs=2000, snapshot_every=250, n_seeds=2, input_lr=0.06), **overrides})
+
+
+MEASURE_SECONDS = 0.05  # least time to measure one snapshot (5-NN, silhouette, 5-fold logistic regression)
+MEASURE_PAIR_SECONDS = 1e-8  # and per pair of points (silhouette and neighbours), measured 0.1-0.3 s at 500-5000
+
+
+def check_cluster_work(c: ClusterConfig, n: int, d: int, k: int) -> None:
+    """Refuse a run whose training, snapshots or their measurement cannot fit in memory or time."""
+    snapshots = c.epochs // c.snapshot_every + 2
+    what = f"the cluster study ({n} points, {d} features, {c.n_seeds} seeds, {c.epochs} epochs)"
+    fix = "lower --points, --epochs, --seeds or raise --snapshot-every"
+    check_training(what, fix, sizes=(d, *c.hidden, k), members=c.n_seeds, rows=n, epochs=c.epochs,
+                   labels_per_member=True)
+    check_memory(2 * 4.0 * snapshots * c.n_seeds * n * d, what, fix)  # the points at every snapshot
+    check_time(snapshots * c.n_seeds * (MEASURE_SECONDS + MEASURE_PAIR_SECONDS * n * n * d), what, fix)
 
 
 @dataclass
@@ -96,6 +122,7 @@ class RunResult:
     labels: np.ndarray = field(metadata={"json": False})  # [n]
     feature_names: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
+    diverged_at: int | None = None  # first snapshot epoch whose points or loss were not finite (numbers NaN from there)
 
 
 @dataclass
@@ -145,17 +172,19 @@ def measure(points_scaled: np.ndarray, labels: np.ndarray, seed: int) -> tuple[f
 
 def _datasets(c: ClusterConfig):
     """(label, [Dataset per seed], center, scale) for each group of runs."""
-    from nnprobe.data import load, synthetic
+    from nnprobe.data import load, standard_scaling, synthetic
 
     if c.data is not None:
         ds = load(c.data, target=c.target)
+        if not ds.is_classification:
+            raise DataError(f"{ds.source} is a regression set: the cluster study needs class labels.")
+        check_cluster_work(c, ds.n_samples, ds.n_features, ds.n_classes)
         counts = np.bincount(ds.y, minlength=ds.n_classes)
         if counts.min() < 5:
             rare = ds.class_names[int(counts.argmin())]
             raise DataError(f"{ds.source}: class {rare!r} has {int(counts.min())} row(s); measuring how the points "
                             "separate needs at least 5 per class. Drop that class or add rows.")
-        center, scale = ds.X.mean(0), ds.X.std(0)
-        scale[scale == 0] = 1.0  # a constant feature stays put and is seen as 0
+        center, scale = standard_scaling(ds.X)
         return [(ds.source, [ds] * c.n_seeds, center, scale)]
     groups = []
     for d in c.dims:
@@ -169,6 +198,7 @@ def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResul
     """Train networks and points together, one ensemble per feature count (members: the seeds)."""
     import torch
 
+    from nnprobe.data import standardize
     from nnprobe.nn import Ensemble, Trainer, optim, resolve_device
 
     t0 = time.perf_counter()
@@ -179,7 +209,7 @@ def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResul
     runs: list[RunResult] = []
     for g, (label, sets, center, scale) in enumerate(groups):
         d = sets[0].n_features
-        u = torch.from_numpy(np.stack([(s.X - center) / scale for s in sets]).astype(np.float32)).to(device)
+        u = torch.from_numpy(np.stack([standardize(s.X, center, scale) for s in sets])).to(device)
         u.requires_grad_(True)  # [S, n, d]: the points, in scaled units, are trained
         y = torch.from_numpy(np.stack([s.y for s in sets])).to(device)  # [S, n]
         model = Ensemble(MLPSpec.from_hidden(d, c.hidden, sets[0].n_classes, activation=c.activation),
@@ -192,17 +222,24 @@ def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResul
             progress=lambda e, _t, g=g: progress(g * c.epochs + e, total),
         )
         moved = np.stack(snapshots)  # [T, S, n, d] scaled
+        # A run diverges when its network's loss or its points stop being finite (a step too large): from that
+        # snapshot on its numbers are NaN (left out), not measurements of a network or points gone to infinity.
+        finite = np.isfinite(moved).all(axis=(2, 3)) & np.isfinite(history.loss)  # [T, S]
         for s, dataset in enumerate(sets):
+            ok = finite[:, s]
+            last = len(ok) if ok.all() else int(np.argmin(ok))  # snapshots before the first bad one
             raw = moved[:, s] * scale + center  # [T, n, d] in the data's units
+            raw[last:] = np.nan
             shift = np.linalg.norm(raw - raw[0], axis=-1)  # [T, n]
             snaps = []
             for t, epoch in enumerate(history.epochs):
-                knn, sil, lin = measure(moved[t, s], dataset.y, derive_seed(c.seed, s))
+                knn, sil, lin = measure(moved[t, s], dataset.y, derive_seed(c.seed, s)) if t < last else (np.nan,) * 3
                 snaps.append(Snapshot(int(epoch), knn, sil, lin, float(shift[t].mean()), float(shift[t].max()),
                                       float(history.train_accuracy[t, s])))
             reached = [sn.epoch for sn in snaps if sn.knn_accuracy >= c.separation]
             runs.append(RunResult(label, d, s, snaps, reached[0] if reached else None, raw.astype(np.float32),
-                                  dataset.y, dataset.feature_names, dataset.class_names))
+                                  dataset.y, dataset.feature_names, dataset.class_names,
+                                  diverged_at=None if last == len(ok) else int(history.epochs[last])))
     result = ClusterResult(c, runs, input_lr_raw=(c.input_lr * groups[0][3] ** 2).tolist(), device=str(device))
     result.claims = check_claims(result)
     result.seconds = time.perf_counter() - t0
@@ -216,17 +253,34 @@ def _median(values: list[int | None]) -> float | None:
     return None if not np.isfinite(m) else m
 
 
+def _epoch_text(epoch: float | None) -> str:
+    """An epoch (a median may be a half) as people write it; None as 'not reached'."""
+    return "not reached" if epoch is None else f"{epoch:g}"
+
+
 def check_claims(r: ClusterResult) -> list[Claim]:
+    """The article's claims and ours on the measured separation; none is tested when a run diverged."""
+    claims = _judge(r)
+    diverged = [run for run in r.runs if run.diverged_at is not None]
+    if diverged:
+        first = min(run.diverged_at for run in diverged)
+        return not_tested(claims, f"{len(diverged)} of {len(r.runs)} runs diverged (points or loss NaN or infinite "
+                                  f"by epoch {first}): lower --input-lr or --lr")
+    return claims
+
+
+def _judge(r: ClusterResult) -> list[Claim]:
     c = r.config
     groups = r.groups()
     if c.data is not None:  # the seed's claims are about random points; on real data, say what changed
         (label, runs), = groups.items()
         first, last = runs[0].snapshots[0], [run.snapshots[-1] for run in runs]
+        sil_end = float(np.mean([s.silhouette for s in last]))
         return [Claim(
             "nnprobe", f"{label}: moving the points makes the network's task easier: the classes pull apart.",
-            bool(np.mean([s.silhouette for s in last]) > first.silhouette),
-            f"silhouette {first.silhouette:.2f} -> {np.mean([s.silhouette for s in last]):.2f}, 5-NN accuracy "
-            f"{first.knn_accuracy:.2f} -> {np.mean([s.knn_accuracy for s in last]):.2f}, mean shift "
+            bool(sil_end > first.silhouette),
+            f"silhouette {first.silhouette:.2f} -> {sil_end:.2f} ({'higher' if sil_end > first.silhouette else 'not higher'}"
+            f"), 5-NN accuracy {first.knn_accuracy:.2f} -> {np.mean([s.knn_accuracy for s in last]):.2f}, mean shift "
             f"{np.mean([s.mean_shift for s in last]):.3g} (data units) after {last[0].epoch} epochs",
         )]
     claims = []
@@ -234,36 +288,45 @@ def check_claims(r: ClusterResult) -> list[Claim]:
         first = [run.snapshots[0].knn_accuracy for run in runs]
         last = [run.snapshots[-1].knn_accuracy for run in runs]
         early = [next((sn.knn_accuracy for sn in run.snapshots if sn.epoch == 500), None) for run in runs]
+        clusters = min(last) >= 0.9 and min(last) > max(first) + 0.2
         claims.append(Claim(
             "seed", f"{label}: as gradient descent moves the points, they form class clusters.",
-            bool(min(last) >= 0.9 and min(last) > max(first) + 0.2),
+            bool(clusters),
             f"5-NN accuracy from {np.mean(first):.2f} at epoch 0 to {np.mean(last):.2f} at epoch "
-            f"{runs[0].snapshots[-1].epoch} (mean over {len(runs)} seeds)",
+            f"{runs[0].snapshots[-1].epoch} (mean over {len(runs)} seed(s); lowest {min(last):.2f}, it must reach 0.9 "
+            "and rise by more than 0.2)",
         ))
+        knn = float(np.mean(last))
         sil = float(np.mean([run.snapshots[-1].silhouette for run in runs]))
         lin = float(np.mean([run.snapshots[-1].linear_accuracy for run in runs]))
+        pure, loose, curved = knn >= 0.9, sil < 0.25, lin < knn - 0.2
         claims.append(Claim(
             "nnprobe", f"{label}: the points gather in the network's decision regions; locally pure, these "
             "need not be compact clusters or linearly separable.",
-            bool(np.mean(last) >= 0.9 and (sil < 0.25 or lin < np.mean(last) - 0.2)),
-            f"at the end: 5-NN accuracy {np.mean(last):.2f}, silhouette {sil:.2f} (below 0.25: no compact "
-            f"clusters), logistic regression {lin:.2f}",
+            bool(pure and (loose or curved)),
+            f"at the end: 5-NN accuracy {knn:.2f} ({'locally pure' if pure else 'below 0.9: not locally pure'}), "
+            f"silhouette {sil:.2f} ({'below 0.25: no compact clusters' if loose else '0.25 or more: compact clusters'}),"
+            f" logistic regression {lin:.2f} ("
+            + ("more than 0.2 below the 5-NN accuracy: not linearly separable" if curved else
+               "within 0.2 of the 5-NN accuracy: close to linearly separable") + ")",
         ))
         if all(e is not None for e in early):
             claims.append(Claim(
                 "seed", f"{label}: not much changes in the first 500 epochs.",
                 bool(np.mean(early) < np.mean(first) + 0.15),
-                f"5-NN accuracy {np.mean(first):.2f} at epoch 0, {np.mean(early):.2f} at epoch 500",
+                f"5-NN accuracy {np.mean(first):.2f} at epoch 0, {np.mean(early):.2f} at epoch 500 (a rise of 0.15 "
+                "or more counts as much)",
             ))
     if {"2 features", "3 features"} <= set(groups):
         m2 = _median([run.epochs_to_separation for run in groups["2 features"]])
         m3 = _median([run.epochs_to_separation for run in groups["3 features"]])
         holds = None if m2 is None and m3 is None else (m3 is not None and (m2 is None or m3 < m2))
+        per_seed = "; ".join(f"{k}: {', '.join(_epoch_text(run.epochs_to_separation) for run in groups[k])}"
+                             for k in ("2 features", "3 features"))
         claims.append(Claim(
             "seed", "With 3 features the points separate sooner than with 2 (about 3000 vs 5000+ epochs).", holds,
-            f"median epochs to 5-NN accuracy >= {c.separation:g}: 2 features {m2 if m2 is not None else 'not reached'}, "
-            f"3 features {m3 if m3 is not None else 'not reached'} (per seed: "
-            + "; ".join(f"{k}: {[run.epochs_to_separation for run in groups[k]]}" for k in ("2 features", "3 features"))
-            + ")",
+            f"median epochs to 5-NN accuracy >= {c.separation:g}: 2 features {_epoch_text(m2)}, 3 features "
+            f"{_epoch_text(m3)} (per seed, {per_seed})"
+            + ("" if holds is not None else "; neither separated within the run: not tested"),
         ))
     return claims

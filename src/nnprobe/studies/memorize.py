@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnprobe.errors import ConfigError
+from nnprobe.limits import MAX_CLASSES, MAX_REPEATS, MAX_ROWS, MAX_WIDTH, check_int, check_seed, check_training
 from nnprobe.nn.config import TrainConfig
-from nnprobe.nn.mlp import MLPSpec
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+from nnprobe.nn.mlp import MLPSpec, parse_init
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress, not_tested
 
 
 @dataclass
@@ -35,20 +36,26 @@ class MemorizeConfig:
     device: str = "auto"  # auto, cpu or cuda
 
     def __post_init__(self) -> None:
-        self.n_features = tuple(int(d) for d in self.n_features)
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.n_features or min(self.n_features) < 1:
-            raise ConfigError(f"feature counts {self.n_features} must be positive integers, e.g. 10,30,60.")
+        self.n_features = tuple(check_int("feature count (--features)", d, 1, MAX_WIDTH) for d in self.n_features)
+        self.hidden = tuple(check_int("hidden layer size (--hidden)", h, 1, MAX_WIDTH) for h in self.hidden)
+        if not self.n_features:
+            raise ConfigError("feature counts are empty: give at least one, e.g. 10,30,60.")
         if len(set(self.n_features)) != len(self.n_features):
-            raise ConfigError(f"feature counts {self.n_features} repeat a value: give each count once.")
-        for name in ("n_seeds", "n_samples", "n_heldout"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}={getattr(self, name)} must be at least 1.")
-        if self.n_classes < 2:
-            raise ConfigError(f"n_classes={self.n_classes} must be at least 2.")
+            raise ConfigError(f"feature counts {list(self.n_features)} repeat a value: give each count once.")
+        self.n_seeds = check_int("n_seeds (--seeds)", self.n_seeds, 1, MAX_REPEATS)
+        self.n_samples = check_int("n_samples (--samples)", self.n_samples, 1, MAX_ROWS)
+        self.n_heldout = check_int("n_heldout (--heldout)", self.n_heldout, 1, MAX_ROWS)
+        self.n_classes = check_int("n_classes (--classes)", self.n_classes, 2, MAX_CLASSES)
+        self.seed = check_seed(self.seed)
+        parse_init(self.init)
         MLPSpec.from_hidden(1, self.hidden, self.n_classes, activation=self.activation)  # validates shape
         TrainConfig(epochs=self.epochs, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
                     log_every=self.log_every)  # validates training options
+        d_max, members = max(self.n_features), len(self.n_features) * self.n_seeds
+        check_training("this memorize sweep", "lower --features, --seeds, --samples, --heldout, --hidden or --epochs",
+                       sizes=(d_max, *self.hidden, self.n_classes), members=members, rows=self.n_samples,
+                       eval_rows=self.n_heldout, epochs=self.epochs, batch_size=self.batch_size,
+                       labels_per_member=True)
 
     @classmethod
     def small(cls, **overrides) -> MemorizeConfig:
@@ -73,6 +80,7 @@ class FeatureSummary:
     heldout_accuracy_max: float
     heldout_p_value: float  # two-sided binomial test of pooled held-out accuracy against chance 1/k
     epochs_to_99: list[int | None]  # per seed: first recorded epoch with train accuracy >= 0.99, or None
+    diverged_at: list[int | None]  # per seed: first recorded epoch whose loss was NaN or infinite, or None
 
 
 @dataclass
@@ -171,12 +179,15 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     train_acc = history.train_accuracy.T.reshape(len(sizes), S, T)  # [F, S, T], feature counts ascending
     held_acc = history.heldout_accuracy.T.reshape(len(sizes), S, T)
     losses = history.loss.T.reshape(len(sizes), S, T)
+    diverged = history.diverged_epoch.reshape(len(sizes), S)[np.argsort(order)]  # [F, S], user's order
     back = np.argsort(order)  # from ascending order back to the order the user gave
     tr_all, he_all = train_acc[back], held_acc[back]
     summaries = []
     for i, d in enumerate(c.n_features):
         tr, he = tr_all[i], he_all[i]  # [S, T]
-        correct = int(round(float(he[:, -1].sum()) * c.n_heldout))
+        held_sum = float(he[:, -1].sum())  # NaN when a network diverged: no test then
+        p_value = (float(stats.binomtest(int(round(held_sum * c.n_heldout)), c.n_seeds * c.n_heldout,
+                                         1 / c.n_classes).pvalue) if np.isfinite(held_sum) else float("nan"))
         n_params = MLPSpec.from_hidden(d, c.hidden, c.n_classes).n_params
         bound = 2 * c.n_samples + d
         summaries.append(FeatureSummary(
@@ -190,8 +201,9 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
             heldout_accuracy_mean=float(he[:, -1].mean()),
             heldout_accuracy_min=float(he[:, -1].min()),
             heldout_accuracy_max=float(he[:, -1].max()),
-            heldout_p_value=float(stats.binomtest(correct, c.n_seeds * c.n_heldout, 1 / c.n_classes).pvalue),
+            heldout_p_value=p_value,
             epochs_to_99=[_first_epoch_at(tr[j], history.epochs, 0.99) for j in range(c.n_seeds)],
+            diverged_at=[int(e) if e >= 0 else None for e in diverged[i]],
         ))
     result = MemorizeResult(
         config=c,
@@ -211,7 +223,18 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
 
 
 def check_claims(result: MemorizeResult) -> list[Claim]:
-    """The seed's claims and ours, each judged on the measured numbers."""
+    """The seed's claims and ours, each judged on the measured numbers; none is tested on a run where a network
+    diverged (its numbers measure the learning rate, not memorisation)."""
+    claims = _judge(result)
+    diverged = [(s.n_features, e) for s in result.summaries for e in s.diverged_at if e is not None]
+    if diverged:
+        first = min(e for _, e in diverged)
+        return not_tested(claims, f"{len(diverged)} of {len(result.summaries) * result.config.n_seeds} networks "
+                                  f"diverged (loss NaN or infinite by epoch {first}): lower --lr")
+    return claims
+
+
+def _judge(result: MemorizeResult) -> list[Claim]:
     order = np.argsort([s.n_features for s in result.summaries])
     summ = [result.summaries[i] for i in order]
     acc = result.train_accuracy[order]  # [F, S, T]
@@ -229,8 +252,10 @@ def check_claims(result: MemorizeResult) -> list[Claim]:
     drops = [b - a for a, b in zip(finals[:-1], finals[1:])]
     claims.append(Claim(
         "seed", "More features give a higher final train accuracy.",
-        None if len(summ) < 2 else bool(min(drops) > -0.01),
-        "final mean train accuracy: " + ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals)),
+        None if len(summ) < 2 else bool(finals[-1] - finals[0] > 0.02 and min(drops) > -0.01),
+        "not tested: only one feature count" if len(summ) < 2 else
+        "final mean train accuracy: " + ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals))
+        + " (it must rise by more than 0.02 overall and never fall by more than 0.01)",
     ))
 
     big = [s for s in summ if s.n_features >= 240]
