@@ -32,6 +32,7 @@ test: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(PY) benchmarks/bench_memorize.py
+	$(PY) benchmarks/bench_threads.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

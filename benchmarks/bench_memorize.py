@@ -15,8 +15,10 @@ recommends as the least disturbed. This small shared VM is noisy: in some spells
 slow down by up to 1.7x while sklearn's timings barely move. Ratios are to the engine's median and best run.
 The script also prints each method's final train accuracies (comparable work) and the engine's achieved matmul
 FLOP/s as a fraction of this machine's fp32 matmul FLOP/s, measured in the same run on a 2048x2048 product.
+Last, the shapes of the audit's permutation test (101 networks sharing 20,000 rows with labels of their own),
+full batch and in minibatches, with their fraction of the matmul rate.
 
-    .venv/bin/python benchmarks/bench_memorize.py              # about 3 minutes on 2 cores (make bench)
+    .venv/bin/python benchmarks/bench_memorize.py              # about 4 minutes on 2 cores (make bench)
     .venv/bin/python benchmarks/bench_memorize.py --quick      # 50 epochs, 1 repeat: a smoke run
 """
 
@@ -190,6 +192,36 @@ def main() -> None:
         print(f"engine matmul work (with history, {label} run): {work / 1e9:.1f} GFLOP in {engine:.2f} s = "
               f"{achieved / 1e9:.1f} GFLOP/s; fp32 {MATMUL_SIZE}^3 matmul here: {matmul / 1e9:.1f} GFLOP/s; "
               f"fraction {achieved / matmul:.2f}")
+    audit_shapes(matmul, repeats, quick=args.quick)
+
+
+def audit_shapes(matmul: float, repeats: int, *, quick: bool) -> None:
+    """The permutation test's work (the audit): 101 networks 100-32-2 sharing 20,000 rows, each with its own
+    labels (the true ones and 100 shuffles), full batch and minibatches of 1,024, 512 and 256; the engine's
+    matrix-product FLOP/s against this machine's fp32 matmul rate."""
+    from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
+
+    n, d, h, k, members = 20_000, 100, 32, 2, 101
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, d, generator=g)
+    y = torch.randint(0, k, (members, n), generator=g)  # [M, n]
+    print(f"\naudit shapes: {members} networks {d}-{h}-{k}, n={n}, labels of their own, {torch.get_num_threads()} "
+          "threads")
+    print(f"{'batch':<12}{'epochs':>7}{'median s':>10}{'ms/epoch':>10}{'GFLOP/s':>9}{'of matmul':>10}")
+    for batch_size in (None, 1024, 512, 256):
+        epochs = 2 if quick else (10 if batch_size is None else 4)
+        cfg = TrainConfig(epochs=epochs, lr=0.01, batch_size=batch_size, log_every=epochs)
+        # per row and epoch: forward 2(dh + hk), backward 2dh (no input gradient) + 4hk
+        flops = float(epochs * members * n * (2 * (d * h + h * k) + 2 * d * h + 4 * h * k))
+        times = []
+        for _ in range(repeats):
+            model = Ensemble(MLPSpec((d, h, k)), seeds=range(members))
+            t0 = time.perf_counter()
+            Trainer(model, cfg).fit(x, y)
+            times.append(time.perf_counter() - t0)
+        median = statistics.median(times)
+        print(f"{str(batch_size or 'full'):<12}{epochs:>7}{median:>10.2f}{1e3 * median / epochs:>10.0f}"
+              f"{flops / median / 1e9:>9.1f}{flops / median / matmul:>10.2f}")
 
 
 if __name__ == "__main__":

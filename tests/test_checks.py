@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from nnprobe.checks import CheckResult, worst
+from nnprobe.checks import CheckResult, leakage, worst
 from nnprobe.checks import baseline as cb
-from nnprobe.checks import leakage
 
 
 @pytest.fixture
@@ -131,3 +130,33 @@ def test_check_result_status_is_validated():
     with pytest.raises(ValueError):
         CheckResult("x", "maybe", "")
     assert worst([CheckResult("a", "pass", ""), CheckResult("b", "warn", "")]) == "warn"
+
+
+def test_a_wide_table_is_screened_and_the_leak_is_still_found():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 400)).astype(np.float32)
+    y = (X[:, 321] > 0).astype(int)  # one leaky column among 400
+    names = [f"c{j}" for j in range(400)]
+    single = leakage.single_feature_power(X, y, names)
+    assert single.status == "fail" and "'c321'" in single.message and single.values["features_checked"] == 50
+    assert "of the 50 strongest of 400 features" in single.message
+    importance = leakage.importance_concentration(X[:450], y[:450], X[450:], y[450:], names)
+    assert importance.values["features_permuted"] == 50 and "'c321'" in importance.message
+
+
+def test_permutation_importance_on_the_strongest_columns_is_scikit_learns():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.inspection import permutation_importance
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 60)).astype(np.float32)
+    y = (X[:, 3] + 0.5 * X[:, 7] > 0).astype(int)
+    names = [f"c{j}" for j in range(60)]
+    check = leakage.importance_concentration(X[:600], y[:600], X[600:], y[600:], names)
+    forest = RandomForestClassifier(n_estimators=100, max_depth=12, random_state=0, n_jobs=-1).fit(X[:600], y[:600])
+    expected = permutation_importance(forest, X[600:], y[600:], n_repeats=3, random_state=0,
+                                      scoring="balanced_accuracy").importances_mean
+    ours = np.array([check.values["permutation_importance"][n] for n in names])
+    permuted = np.argsort(forest.feature_importances_, kind="stable")[::-1][:50]  # the forest's top 50
+    np.testing.assert_allclose(ours[permuted], expected[permuted])  # the same permutations, the same scores
+    assert check.values["features_permuted"] == 50

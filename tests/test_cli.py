@@ -166,15 +166,17 @@ def test_compare_cli_prints_the_verdict(tmp_path):
         (["memorize", "--epochs", "abc"], "Invalid value for '--epochs'"),
         (["memorize", "--no-such-option"], "No such option: --no-such-option"),
         (["no-such-command"], "No such command 'no-such-command'"),
-        (["memorize", "--epochs", "99999999999999999999"], "epochs=99,999,999,999,999,999,999 is out of range: allowed "
-                                                            "0..1,000,000"),
+        (["memorize", "--epochs", "99999999999999999999"], "epochs (--epochs)=99,999,999,999,999,999,999 is out of "
+                                                            "range: allowed 0..1,000,000"),
         (["memorize", "--features", "10,,20"], "--features '10,,20' has an empty item"),
         (["memorize", "--seed", "-1"], "seed=-1 is out of range: allowed 0..4,294,967,295"),
         (["memorize", "--seed", str(2**63)], "seed=9,223,372,036,854,775,808 is out of range"),
-        (["memorize", "--lr", "nan"], "learning rate=nan must be a finite number in (0, 1000]"),
-        (["memorize", "--lr", "inf"], "learning rate=inf must be a finite number"),
-        (["memorize", "--init", "normal:1e308"], "init scheme 'normal:1e308' is unknown"),
-        (["memorize", "--seeds", "1000", "--samples", "1000000", "--features", "100000"], "GiB of memory"),
+        (["memorize", "--lr", "nan"], "lr (--lr)=nan must be a finite number in (0, 1000]"),
+        (["memorize", "--lr", "inf"], "lr (--lr)=inf must be a finite number"),
+        (["memorize", "--init", "normal:1e308"], "the std of 'normal:<std>' must be a number in (0, 100]"),
+        (["memorize", "--batch-size", "0"], "batch_size (--batch-size)=0 is out of range"),
+        (["memorize", "--seeds", "1000", "--samples", "1000000", "--features", "100000"],
+         "GiB of memory; this machine has 16 GiB available"),
         (["cluster", "--input-momentum", "1"], "input_momentum (--input-momentum)=1.0 must be a finite number in [0, 1)"),
         (["cluster", "--input-lr", "-inf"], "input_lr (--input-lr)=-inf must be a finite number"),
         (["cluster", "--data", "synth:line"], "synth:line?slope=4&n=5 is a regression set"),
@@ -184,7 +186,8 @@ def test_compare_cli_prints_the_verdict(tmp_path):
         (["backprop", "--epochs", "2000000"], "epochs (--epochs)=2,000,000 is out of range"),
     ],
 )
-def test_usage_errors_and_absurd_values_exit_2_with_one_line(args, message):
+def test_usage_errors_and_absurd_values_exit_2_with_one_line(args, message, monkeypatch):
+    monkeypatch.setattr("nnprobe.limits.available_memory", lambda: 16 * 2**30)  # what any machine might have
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
@@ -211,11 +214,12 @@ def test_sigterm_is_an_interrupt_that_leaves_nothing(tmp_path, monkeypatch):
         raise AssertionError("SIGTERM did not stop the run")
 
     monkeypatch.setattr(study, "run", terminated_midway)
+    before = signal.getsignal(signal.SIGTERM)
     result = runner.invoke(app, ["memorize", *TINY, "--out", str(tmp_path / "r")])
     assert result.exit_code == 143, result.output
     assert result.stderr.strip() == "interrupted: nothing half-written was left behind."
     assert list(tmp_path.iterdir()) == []  # no run folder, no staging folder
-    assert signal.getsignal(signal.SIGTERM) is not None  # the handler is put back after the command
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back after the command
 
 
 def test_library_warnings_become_one_note_each_without_paths(tmp_path, monkeypatch):
@@ -234,6 +238,9 @@ def test_library_warnings_become_one_note_each_without_paths(tmp_path, monkeypat
     result = runner.invoke(app, ["coin", "--small", "--out", str(tmp_path / "c"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == ["note: RuntimeWarning: overflow encountered in exp"]  # once, first line only
+    assert json.loads((tmp_path / "c" / "results.json").read_text())["notes"] == [
+        "RuntimeWarning: overflow encountered in exp"]
+    assert "note: RuntimeWarning: overflow encountered in exp" in (tmp_path / "c" / "report.html").read_text()
 
 
 def test_describe_shows_control_characters_escaped(tmp_path):
@@ -243,3 +250,12 @@ def test_describe_shows_control_characters_escaped(tmp_path):
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
     assert "\\x1b[31mred" in result.stdout and "blue\\u202e" in result.stdout
+
+
+def test_a_sweep_that_cannot_fit_is_refused_with_at_least_its_input_matrix(monkeypatch):
+    import re
+
+    monkeypatch.setattr("nnprobe.limits.available_memory", lambda: 16 * 2**30)
+    result = runner.invoke(app, ["memorize", "--seeds", "1000", "--samples", "1000000", "--features", "100000"])
+    estimate = float(re.search(r"needs about ([\d.]+) GiB", result.stderr).group(1))
+    assert result.exit_code == 2 and estimate >= 1e6 * 1e5 * 4 / 2**30  # the float32 features alone: 372.5 GiB

@@ -111,7 +111,8 @@ def test_sample_sizes_without_predictions():
     r = compare.run(compare.CompareConfig(discordance=0.1, base_accuracy=0.9))
     half, one = r.sample_sizes
     assert half.paired > one.paired > 0 and half.unpaired > half.paired  # pairing needs fewer examples
-    # Quadrupling: halving the lift needs about four times the examples (McNemar, normal approximation).
+    # Quadrupling: halving the lift needs about four times the examples (McNemar's exact test, as the normal
+    # approximation says: n is about (z_a sqrt(pd) + z_b sqrt(pd))^2 / lift^2).
     assert 3.5 < half.paired / one.paired < 4.2
 
 

@@ -192,3 +192,13 @@ def test_a_test_set_with_a_class_the_training_set_lacks_is_refused_and_a_subset_
     assert test.class_names == ["x", "y"] and test.y.tolist() == [1, 1]  # indices of the training set's classes
     with pytest.raises(DataError, match="single class"):
         load(str(tmp_path / "test1.csv"), target="y")  # data to train on still needs two classes
+
+
+def test_a_test_set_with_the_same_columns_in_another_order_is_put_in_order(tmp_path):
+    train = load(write_csv(tmp_path, "a,b,y\n1,10,x\n2,20,z\n", "train.csv"), target="y")
+    test = load(write_csv(tmp_path, "b,y,a\n30,x,3\n40,z,4\n", "test.csv"), target="y")
+    _, aligned = align(train, test)
+    assert aligned.feature_names == ["a", "b"] and aligned.X.tolist() == [[3, 30], [4, 40]]
+    other = load(write_csv(tmp_path, "a,c,y\n1,2,x\n", "other.csv"), target="y", min_classes=1)
+    with pytest.raises(DataError, match="missing 'b'; unexpected 'c'"):
+        align(train, other)

@@ -26,7 +26,7 @@ from nnprobe.studies.memorize import MemorizeConfig
 
 # Derandomized, so that CI runs the same examples every time; NNPROBE_FUZZ_EXAMPLES=5000 explores further.
 FUZZ = settings(max_examples=int(os.environ.get("NNPROBE_FUZZ_EXAMPLES", 150)), derandomize=True, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+                database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text a user can type or a file can hold: control characters, mathtext, quotes, other scripts.
 HOSTILE_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.sampled_from(
@@ -129,6 +129,7 @@ def test_any_option_values_make_a_config_or_are_refused(case):
 
 runner = CliRunner()
 ROWS = "".join(f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}\n" for i in range(40))
+# Each file, and the part of the one-line error it must get from describe (None: it is valid and must load).
 HOSTILE_FILES = {
     "empty.csv": "",
     "header-only.csv": "a,b,y\n",
@@ -145,6 +146,15 @@ HOSTILE_FILES = {
     "mathtext-names.csv": "$\\frac{a}{$,b\\c,y\n" + ROWS.replace(",a\n", ",$x^$\n").replace(",b\n", ",\\d\n"),
     "control-labels.csv": "a,\x1b[31mb,y\n" + ROWS.replace(",a\n", ",\x1b[2Jred\n").replace(",b\n", ",\u202eblue\n"),
     "not-csv.parquet": "a,b,y\n1,2,a\n",
+    "one-feature.csv": "a,y\n" + "".join(f"{i % 7},{'ab'[i % 2]}\n" for i in range(40)),
+}
+EXPECTED = {
+    "empty.csv": "is empty", "header-only.csv": "no data rows", "binary.csv": "no data rows",
+    "ragged.csv": "cannot read", "nan.csv": "missing or infinite", "text-feature.csv": "not numeric",
+    "one-class.csv": "single class", "huge-values.csv": "beyond float32's range",
+    "duplicate-columns.csv": "duplicate column names", "no-target.csv": "has no column 'y'",
+    "bom-and-quotes.csv": None, "latin1.csv": "not UTF-8 text", "mathtext-names.csv": None,
+    "control-labels.csv": None, "not-csv.parquet": "cannot read", "one-feature.csv": None,
 }
 
 
@@ -159,32 +169,34 @@ def hostile(tmp_path_factory):
     return folder
 
 
-def assert_contract(result, what):
-    """Exit 0, or exit 2 with one line on stderr and no traceback; no library warning leaks either way."""
+def assert_contract(result, what, expected=None):
+    """Exit 0, or exit 2 with one line on stderr and no traceback; no library warning leaks either way. With
+    ``expected``: the error must be the expected one (a str in its line), or the run must succeed (None)."""
     assert result.exit_code in (0, 2), (what, result.exit_code, result.output, result.exception)
     assert "Traceback" not in result.output, what
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), (what, result.stderr)
     assert "\x1b[" not in result.stdout, what  # terminal escapes from the data never reach the terminal
+    assert "note:" not in result.stderr, (what, result.stderr)  # strings drawn literally: no glyph warnings
+    if expected is not ...:
+        assert (result.exit_code == 0) if expected is None else (expected in result.stderr), (what, result.stderr)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
 def test_hostile_files_through_describe_and_compare(hostile, name):
     path = str(hostile / name)
-    assert_contract(runner.invoke(app, ["describe", path, "--target", "y"]), f"describe {name}")
+    assert_contract(runner.invoke(app, ["describe", path, "--target", "y"]), f"describe {name}", EXPECTED[name])
     assert_contract(runner.invoke(app, ["compare", path, path, "--id", "a", "--true", "y", "--pred", "y",
-                                        "--out", str(hostile / f"cmp-{name}")]), f"compare {name}")
+                                        "--out", str(hostile / f"cmp-{name}")]), f"compare {name}", ...)
 
 
 @pytest.mark.parametrize("name", ["nan.csv", "one-class.csv", "huge-values.csv", "mathtext-names.csv",
-                                  "control-labels.csv", "latin1.csv"])
+                                  "control-labels.csv", "latin1.csv", "one-feature.csv"])
 def test_hostile_files_through_training_commands(hostile, name, tmp_path):
     path = str(hostile / name)
     result = runner.invoke(app, ["baseline", path, "--target", "y", "--small", "--epochs", "5", "--device", "cpu",
                                  "--out", str(tmp_path / "bl")])
-    assert_contract(result, f"baseline {name}")
-    assert "note:" not in result.stderr, result.stderr  # user strings are drawn literally, with no glyph warnings
+    assert_contract(result, f"baseline {name}", EXPECTED[name])
     result = runner.invoke(app, ["cluster", "--data", path, "--target", "y", "--epochs", "20", "--snapshot-every",
                                  "10", "--seeds", "1", "--device", "cpu", "--out", str(tmp_path / "cl")])
-    assert_contract(result, f"cluster {name}")
-    assert "note:" not in result.stderr, result.stderr
+    assert_contract(result, f"cluster {name}", EXPECTED[name])

@@ -305,3 +305,11 @@ def test_options_are_validated(batch):
         nnprobe.gradient_check(torch.nn.Linear(4, 3), x, t, n_directions=-1)
     with pytest.raises(ConfigError, match="nothing to check"):
         nnprobe.gradient_check(torch.nn.Linear(4, 3), x, t, max_elements=0, n_directions=0)
+
+
+def test_inputs_that_are_a_transposed_view_are_checked_too():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x = torch.randn(5, 20).T  # non-contiguous, as a transposed batch often is
+    result = nnprobe.gradient_check(model, x, torch.randint(0, 2, (20,)), loss="cross_entropy")
+    assert result.passed and result.inputs is not None and result.inputs.n_checked == 100

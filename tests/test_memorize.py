@@ -95,7 +95,7 @@ def test_each_claim_comes_out_false_on_numbers_that_contradict_it(result):
     claims = {c.statement.split(" (")[0]: c.holds for c in memorize.check_claims(r)}
     assert claims == {
         "Train accuracy rises as training goes on.": False,
-        "More features give a higher final train accuracy.": False,  # constant numbers support no rise
+        "More features give a higher final train accuracy.": None,  # constant numbers can show no rise
         "At 240 or more features the network fits random labels almost perfectly": False,
         "With few features": False,
         "Held-out accuracy on fresh random data stays at chance": False,

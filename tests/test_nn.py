@@ -209,7 +209,7 @@ def test_spec_and_options_are_validated():
         Ensemble(MLPSpec((3, 2)), seeds=[0], init="normal:-1")
     with pytest.raises(ConfigError, match="optimizer"):
         TrainConfig(optimizer="lbfgs")
-    with pytest.raises(ConfigError, match="weight decay"):
+    with pytest.raises(ConfigError, match="weight_decay=-0.1 must be a finite number in \\[0, 1000\\]"):
         TrainConfig(weight_decay=-0.1)
     with pytest.raises(ConfigError, match="momentum"):
         TrainConfig(optimizer="sgd", momentum=-0.5)
@@ -306,16 +306,22 @@ def _torch_and_ours(kind, params, **options):
     ours = [p.detach().clone().requires_grad_() for p in params]
     if kind == "adam":
         return theirs, torch.optim.Adam(theirs, fused=True, **options), ours, optim.Adam(ours, **options)
+    if kind == "adam-without-fused-kernel":  # what a torch build without aten::_fused_adam_ runs
+        return theirs, torch.optim.Adam(theirs, foreach=False, **options), ours, optim.Adam(ours, **options)
     return theirs, torch.optim.SGD(theirs, **options), ours, optim.SGD(ours, **options)
 
 
 @pytest.mark.parametrize("kind, options", [
     ("adam", dict(lr=0.01)),
     ("adam", dict(lr=0.003, weight_decay=0.01, betas=(0.8, 0.99), eps=1e-6)),
+    ("adam-without-fused-kernel", dict(lr=0.01)),
+    ("adam-without-fused-kernel", dict(lr=0.003, weight_decay=0.01, betas=(0.8, 0.99), eps=1e-6)),
     ("sgd", dict(lr=0.1)),
     ("sgd", dict(lr=0.05, momentum=0.9, weight_decay=1e-3)),
-], ids=["adam", "adam-options", "sgd", "sgd-momentum-decay"])
-def test_optimizers_equal_torch_optim_bit_for_bit(kind, options):
+], ids=["adam", "adam-options", "plain-adam", "plain-adam-options", "sgd", "sgd-momentum-decay"])
+def test_optimizers_equal_torch_optim_bit_for_bit(kind, options, monkeypatch):
+    if kind == "adam-without-fused-kernel":
+        monkeypatch.setattr(optim, "fused_adam_supported", lambda device_type, dtype: False)
     g = torch.Generator().manual_seed(1)
     params = [torch.randn(3, 4, 5, generator=g), torch.randn(3, 4, generator=g), torch.randn(7, generator=g).double()]
     theirs, t_opt, ours, o_opt = _torch_and_ours(kind, params, **options)
@@ -364,7 +370,10 @@ def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(blobs):
     model = Ensemble(MLPSpec.parse("6-8-3"), seeds=[1, 2, 3])
     history = Trainer(model, cfg).fit(xs, y)
     assert history.diverged_epoch[1] > 0 and history.diverged_epoch[[0, 2]].tolist() == [-1, -1]
-    first_bad = list(history.epochs).index(history.diverged_epoch[1])
+    # found at the step whose outputs overflow, though only every 5th epoch is recorded: as the network alone
+    alone = Trainer(Ensemble(MLPSpec.parse("6-8-3"), seeds=[2]), cfg).fit((x * 1e6)[None], y)
+    assert history.diverged_epoch[1] == alone.diverged_epoch[0] and history.diverged_epoch[1] % cfg.log_every
+    first_bad = np.searchsorted(history.epochs, history.diverged_epoch[1])
     assert np.isnan(history.train_accuracy[first_bad:, 1]).all()  # no accuracy of a NaN network
     assert np.isfinite(history.train_accuracy[:first_bad, 1]).all()
     for i in (0, 2):  # the others end exactly where they would alone
@@ -388,3 +397,71 @@ def test_training_stops_early_when_every_member_diverged(blobs):
     model = Ensemble(MLPSpec.parse("6-8-3"), seeds=[1, 2])
     history = Trainer(model, TrainConfig(epochs=100_000, lr=900, optimizer="sgd", log_every=1)).fit(x * 1e6, y)
     assert (history.diverged_epoch > 0).all() and history.epochs[-1] < 100  # not 100,000 epochs of NaN
+
+
+def test_the_fused_adam_kernel_is_found_where_it_exists_and_training_runs_without_it(blobs, monkeypatch):
+    assert optim.fused_adam_supported("cpu", torch.float32)  # torch 2.13's CPU build has it
+    x, y = blobs
+    fused = Ensemble(MLPSpec.parse("6-8-3"), seeds=[0, 1])
+    Trainer(fused, TrainConfig(epochs=20, lr=0.05)).fit(x, y)
+    monkeypatch.setattr(optim, "fused_adam_supported", lambda device_type, dtype: False)
+    plain = Ensemble(MLPSpec.parse("6-8-3"), seeds=[0, 1])
+    Trainer(plain, TrainConfig(epochs=20, lr=0.05)).fit(x, y)
+    for a, b in zip(fused.parameters(), plain.parameters()):  # the same algorithm, rounded differently
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_an_evaluation_between_forward_and_backward_leaves_the_training_step_alone():
+    # The held-out set has as many rows as the batch: its evaluation must not write into the step's buffers.
+    g = torch.Generator().manual_seed(0)
+    x, x_held = torch.randn(30, 5, generator=g), torch.randn(30, 5, generator=g)
+    y = torch.randint(0, 3, (30,), generator=g)
+    ens = Ensemble(MLPSpec.parse("5-6-3"), seeds=[0, 1])
+    member_losses(ens.forward_features_major(x.T), y, "cross_entropy").sum().backward()
+    expected = [p.grad.clone() for p in ens.trained_parameters()]
+    passes = SharedInputPasses(ens)
+    out = passes.forward(x, "batch")
+    passes.forward(x_held, "eval")
+    passes.backward(passes.loss_gradient(out, y, "cross_entropy"), x)
+    for p, want in zip(ens.trained_parameters(), expected):
+        torch.testing.assert_close(p.grad, want, atol=1e-6, rtol=1e-5)
+
+
+def test_every_activation_is_one_registry_entry_whose_forms_agree():
+    from nnprobe.nn import mlp
+    from nnprobe.nn.activations import ACTIVATIONS
+
+    assert tuple(ACTIVATIONS) == mlp.ACTIVATIONS  # the torch-free names the configs validate against
+    z = torch.linspace(-3, 3, 25, dtype=torch.float64, requires_grad=True)
+    for name, act in ACTIVATIONS.items():
+        a = act.forward(z)
+        (expected,) = torch.autograd.grad(a, z, torch.ones_like(z) * 0.7)
+        got = act.backward_from_output(torch.full_like(z, 0.7), a.detach(), torch.empty_like(z))
+        torch.testing.assert_close(got, expected, msg=name)  # gradient from the output = autograd's
+        torch.testing.assert_close(act.forward_into(z.detach(), torch.empty_like(z)), a.detach(), msg=name)
+        torch.testing.assert_close(act.module()(z.detach()), a.detach(), msg=name)
+
+
+def test_what_the_fast_path_does_not_implement_trains_through_autograd(blobs):
+    import dataclasses
+
+    x, y = blobs
+
+    @dataclasses.dataclass(frozen=True)
+    class SpecWithNote(MLPSpec):  # a layer-spec field that the hand-written passes know nothing of
+        note: str = ""
+
+    cfg = TrainConfig(epochs=25, lr=0.02)
+    fast = Ensemble(MLPSpec.parse("6-8-3"), seeds=[0, 1])
+    fast_history = Trainer(fast, cfg).fit(x, y)
+    slow = Ensemble(SpecWithNote((6, 8, 3), note="new"), seeds=[0, 1])
+    slow_history = Trainer(slow, cfg).fit(x, y)
+    assert fast_history.path == "hand-written passes"
+    assert slow_history.path == "autograd: the layer spec has fields the hand-written passes do not implement: note"
+    for a, b in zip(fast.parameters(), slow.parameters()):  # the same training by either path
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    assert SharedInputPasses.unsupported(fast, torch.stack([x, x])) == "each member has inputs of its own"
+    assert SharedInputPasses.unsupported(fast, x.clone().requires_grad_()) == "the inputs are trained"
+    assert SharedInputPasses.unsupported(fast, x, extra_optimizers=[object()]).startswith("other tensors")
+    with pytest.raises(ConfigError, match="x is torch.float64 but the networks compute in torch.float32"):
+        Trainer(fast, cfg).fit(x.double(), y)

@@ -126,22 +126,23 @@ def test_the_refusal_names_the_first_five_foreign_files_and_counts_the_rest(tmp_
         check_out(tmp_path)
 
 
-def test_a_run_of_an_earlier_version_without_manifest_is_replaced(tmp_path):
+def test_a_run_of_an_earlier_version_without_manifest_is_refused(tmp_path):
+    # Nothing can tell nnprobe's loss.png from a user's my_figure.png added since: only a manifest can vouch.
     out = tmp_path / "run"
     out.mkdir()
     legacy = {"config.json": LEGACY_CONFIG, "results.json": "{}", "metrics.csv": "a\n", "report.html": "<p>",
-              "loss.png": b"png", "points.gif": b"gif", "points.npz": b"npz"}
+              "loss.png": b"png", "my_figure.png": b"the user's own"}
     for name, data in as_bytes(legacy).items():
         (out / name).write_bytes(data)
-    write_run(out, NEW)
-    assert contents(out) == {**as_bytes(NEW), MANIFEST: (out / MANIFEST).read_bytes()}
+    with pytest.raises(ConfigError, match="an nnprobe version without a manifest"):
+        write_run(out, NEW)
+    assert contents(out) == as_bytes(legacy)  # untouched
 
 
 @pytest.mark.parametrize(("files", "named"), [
-    ({"config.json": LEGACY_CONFIG, "results.json": "{}", "train.py": "x"}, "train.py"),  # a file nnprobe never wrote
     ({"config.json": '{"lr": 0.1}', "results.json": "{}"}, "config.json, results.json"),  # config.json of another tool
     ({"results.json": "{}"}, "results.json"),  # no config.json: nothing says the folder is nnprobe's
-    ({"config.json": LEGACY_CONFIG, MANIFEST: "{not json"}, f"{MANIFEST}, config.json"),  # a broken manifest
+    ({"config.json": CONFIG, MANIFEST: "{not json"}, f"{MANIFEST}, config.json"),  # a broken manifest
 ])
 def test_a_folder_that_is_not_verifiably_nnprobes_is_refused(tmp_path, files, named):
     out = tmp_path / "run"
@@ -219,11 +220,12 @@ def test_a_parent_that_is_not_writable_is_refused(tmp_path):
 
 
 def test_a_name_that_leaves_no_room_for_the_staging_folder_is_refused(tmp_path):
-    out = tmp_path / "missing" / ("a" * 250)  # fits the 255 bytes of most file systems; the staging name does not
-    with pytest.raises(ConfigError, match=r"too long; .* give a name of at most 237 bytes\."):
+    name_max = os.pathconf(tmp_path, "PC_NAME_MAX")  # 255 on most file systems
+    out = tmp_path / "missing" / ("a" * (name_max - 5))  # fits the file system; the staging name does not
+    with pytest.raises(ConfigError, match=rf"too long; .* give a name of at most {name_max - 18} bytes\."):
         check_out(out)
-    with pytest.raises(ConfigError, match="longer than the 255 bytes"):
-        check_out(tmp_path / ("b" * 256) / "run")
+    with pytest.raises(ConfigError, match=f"longer than the {name_max} bytes"):
+        check_out(tmp_path / ("b" * (name_max + 1)) / "run")
     assert listing(tmp_path) == []  # the missing parent was not created for the check
 
 
@@ -451,3 +453,21 @@ def test_a_writer_killed_at_any_step_is_put_right_by_the_next_run(tmp_path, step
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next", "run"]
     expected = earlier if survivor == "earlier" else {"a.txt": "new a", "b.txt": "new b", "c.txt": "new c"}
     assert {p.name: p.read_text() for p in (tmp_path / "run").iterdir() if p.name != MANIFEST} == expected
+
+
+def test_a_default_name_never_replaces_a_run_that_took_it_first(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from nnprobe.report.runfolder import default_out
+
+    monkeypatch.chdir(tmp_path)
+    now = dt.datetime(2026, 12, 1, 9, 30, 5)
+    first = default_out("coin", now)
+    assert first == Path("runs/coin-20261201-093005")
+    write_run(first, RUN)
+    assert default_out("coin", now) == Path("runs/coin-20261201-093005-2")  # taken: the next free name
+    # two runs that chose the same name in the same second: the one that lands second takes the next name
+    landed = write_run(first, NEW, fresh=True)[0].parent
+    assert landed == (tmp_path / "runs/coin-20261201-093005-2").resolve()
+    assert contents(first) == {**as_bytes(RUN), MANIFEST: (first / MANIFEST).read_bytes()}  # the first is intact
+    assert json.loads((landed / "results.json").read_text()) == {"new": 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import json
 import signal
@@ -14,22 +15,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 import nnprobe
 from nnprobe.errors import ConfigError, UserInputError
+from nnprobe.studies import ARTICLES
 from nnprobe.studies.backprop import BackpropConfig
 from nnprobe.studies.baseline import BaselineConfig
 from nnprobe.studies.cluster import ClusterConfig
 from nnprobe.studies.coin import CoinConfig
 from nnprobe.studies.compare import CompareConfig
 from nnprobe.studies.memorize import MemorizeConfig
-from nnprobe.studies import ARTICLES
 from nnprobe.text import fmt, printable
 
 # Click's base of usage errors; typer re-exports only its subclass BadParameter (and vendors Click in newer versions).
@@ -55,6 +56,9 @@ class OneLineErrors(TyperGroup):
     and exit code 2, like every other bad input; SIGTERM is handled like an interrupt."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a label gets an escape, not a crash
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -68,6 +72,12 @@ class OneLineErrors(TyperGroup):
         except typer.Abort:
             err_console.print("interrupted: nothing half-written was left behind.")
             code = 130
+        except OSError as exc:  # the terminal or pipe the output goes to is full or gone
+            if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EPIPE):
+                raise
+            with contextlib.suppress(OSError):
+                _error_line(f"cannot write the output: {exc.strerror}.")
+            code = 1
         finally:
             signal.signal(signal.SIGTERM, previous)
         sys.exit(code or 0)
@@ -106,19 +116,20 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results.json to stdout instead of the summary.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
 SmallOpt = Annotated[bool, typer.Option("--small", help="A seconds-long small configuration, to try things out.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Threads to compute on [default: chosen from the "
+                                                "size of the work and the cores free now; in config.json].")]
 
 
 def user_errors(func):
     """Turn bad input into a one-line message and exit code 2; an interrupt into exit code 130 (SIGTERM: 143).
 
-    Warnings that libraries raise while the command runs are caught and shown as "note:" lines after the work,
-    without their file paths, once each.
+    Warnings that libraries raise while the command runs (those Python shows by default) are caught and shown as
+    "note:" lines after the work, without their file paths, once each.
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
             try:
                 result = func(*args, **kwargs)
             except UserInputError as exc:
@@ -127,17 +138,32 @@ def user_errors(func):
             except KeyboardInterrupt as exc:
                 err_console.print("interrupted: nothing half-written was left behind.")
                 raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
-        for note in dict.fromkeys(_note(w) for w in caught):
-            err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True, style="dim")
+            except MemoryError:
+                _error_line("the work ran out of memory: make it smaller (fewer rows, features, seeds or epochs).")
+                raise typer.Exit(2) from None
+            except RuntimeError as exc:
+                if type(exc).__name__ != "OutOfMemoryError":  # torch's, on a GPU whose memory is not estimated
+                    raise
+                _error_line("the GPU ran out of memory: make the work smaller, or use --device cpu.")
+                raise typer.Exit(2) from None
+        show_notes(notes_of(caught))
         return result
 
     return wrapper
 
 
-def _note(caught: warnings.WarningMessage) -> str:
-    """One line for a caught warning: its kind and the first line of its message (no file path)."""
-    text = str(caught.message).strip().splitlines()[0] if str(caught.message).strip() else ""
-    return printable(f"{caught.category.__name__}: {text}")
+def notes_of(caught: list[warnings.WarningMessage]) -> list[str]:
+    """One line per distinct caught warning: its kind and the first line of its message (no file path)."""
+    lines = []
+    for w in caught:
+        text = str(w.message).strip()
+        lines.append(printable(f"{w.category.__name__}: {text.splitlines()[0] if text else ''}"))
+    return list(dict.fromkeys(lines))
+
+
+def show_notes(notes: list[str]) -> None:
+    for note in notes:
+        err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True, style="dim")
 
 
 def parse_ints(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -191,21 +217,25 @@ def run_and_report(command: str, config, study_run, build_report, *, out: Path |
     """Run a study with a progress bar, write its run folder, and show the summary (or the JSON)."""
     from nnprobe import report as report_mod
 
+    fresh = out is None  # a name nnprobe chose never replaces a run, even one started in the same second
     out = out or report_mod.default_out(command)
     report_mod.check_out(out)  # a bad --out fails now, not after the work
     show_bar = not quiet and sys.stderr.isatty()
-    with Progress(TextColumn(f"[bold]{command}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
-        task = bar.add_task(command, total=None)
-        result = study_run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    with err_console.status("writing the report (figures, report.html)…") if show_bar else contextlib.nullcontext():
-        report = build_report(result)
-        html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds,
-                                device=result.device)
+    with warnings.catch_warnings(record=True) as caught:  # they become notes of the report
+        with Progress(TextColumn(f"[bold]{command}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
+            task = bar.add_task(command, total=None)
+            result = study_run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with err_console.status("writing the report (figures, report.html)…") if show_bar else contextlib.nullcontext():
+            report = build_report(result)
+    report.notes += notes_of(caught)
+    html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds,
+                            device=result.device, fresh=fresh)
     if json_out:
-        sys.stdout.write((Path(out) / "results.json").read_text())
+        sys.stdout.write((html.parent / "results.json").read_text())
     elif not quiet:
         show_summary(report, result.seconds)
+    show_notes(report.notes)
     if not quiet:
         err_console.print(f"report: {shown(html)}", highlight=False, soft_wrap=True)
     return result
@@ -288,6 +318,7 @@ def memorize(
     small: SmallOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -299,7 +330,7 @@ def memorize(
         study.MemorizeConfig, small,
         n_features=parse_ints(features, "--features"), n_seeds=seeds, n_samples=samples, n_classes=classes,
         n_heldout=heldout, hidden=parse_ints(hidden, "--hidden"), activation=activation, init=init, epochs=epochs,
-        lr=lr, optimizer=optimizer, batch_size=batch_size, log_every=log_every, seed=seed, device=device,
+        lr=lr, optimizer=optimizer, batch_size=batch_size, log_every=log_every, seed=seed, device=device, threads=threads,
     )
     run_and_report("memorize", config, study.run, report_memorize.build, out=out, json_out=json_out, quiet=quiet)
 
@@ -344,6 +375,7 @@ def backprop(
     small: SmallOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -352,7 +384,7 @@ def backprop(
     from nnprobe.studies import backprop as study
 
     config = build_config(study.BackpropConfig, small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
-                          net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device)
+                          net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device, threads=threads)
     run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)
 
 
@@ -378,6 +410,7 @@ def cluster(
     small: SmallOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -389,7 +422,7 @@ def cluster(
         study.ClusterConfig, small, data=data, target=target, dims=parse_ints(dims, "--dims"), n_points=points,
         n_classes=classes, input_lr=input_lr, input_momentum=input_momentum, lr=lr,
         hidden=parse_ints(hidden, "--hidden"), epochs=epochs, snapshot_every=snapshot_every, n_seeds=seeds,
-        seed=seed, device=device,
+        seed=seed, device=device, threads=threads,
     )
     run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)
 
@@ -411,6 +444,7 @@ def baseline(
     small: SmallOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -420,7 +454,7 @@ def baseline(
 
     config = build_config(study.BaselineConfig, small, data=data, target=target, test=test, test_size=test_size,
                           hidden=parse_ints(hidden, "--hidden"), epochs=epochs, max_rows=max_rows, seed=seed,
-                          device=device)
+                          device=device, threads=threads)
     run_and_report("baseline", config, study.run, report_baseline.build, out=out, json_out=json_out, quiet=quiet)
 
 

@@ -16,10 +16,12 @@ MAX_WIDTH = 100_000  # features, hidden units per layer
 MAX_REPEATS = 1_000  # seeds, repeats
 MAX_ROWS = 100_000_000  # rows of generated data
 MAX_CLASSES = 10_000
+MAX_BOOT = 10**7  # bootstrap resamples; past a million the interval's ends no longer move
 FLOAT32_MAX = 3.4028234663852886e38  # the engine computes in float32: larger values become infinity
 MAX_RATE = 1e3  # learning rates and steps above this only diverge for the networks nnprobe trains
 MAX_SECONDS = 24 * 3600  # work estimated (at an optimistic speed) to take longer than this is refused
 FLOP_RATE = 2e11  # FLOP/s: optimistic for a CPU, so that time estimates are lower bounds
+GPU_FLOP_RATE = 1e14  # FLOP/s: optimistic for a GPU (an H200 does about 6e13 in float32)
 STEP_SECONDS = 2e-5  # least time per optimizer step (kernel launches), whatever its size
 MEMORY_SHARE = 0.8  # refuse work whose estimated memory exceeds this share of the memory available now
 
@@ -83,8 +85,8 @@ def available_memory() -> int:
 
 def human_bytes(n: float) -> str:
     """1536 -> '1.5 KiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        if abs(n) < 1024 or unit == "EiB":
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
         n /= 1024
     return f"{n:.3g} EiB"
@@ -113,15 +115,22 @@ def check_time(seconds: float, what: str, fix: str) -> None:
                           f"{human_seconds(MAX_SECONDS)}): {fix}.")
 
 
+def on_gpu(device: str) -> bool:
+    """Whether work on ``device`` ("auto", "cpu", "cuda" or a torch.device) runs on a GPU: "auto" where an NVIDIA
+    driver is present (its device node; checked without importing torch)."""
+    device = str(device)
+    return device.startswith("cuda") or (device == "auto" and os.path.exists("/dev/nvidiactl"))
+
+
 def training_estimate(*, sizes: tuple[int, ...], members: int, rows: int, epochs: int,
-                      batch_size: int | None = None, eval_rows: int = 0,
-                      labels_per_member: bool = False) -> tuple[float, float]:
+                      batch_size: int | None = None, eval_rows: int = 0, labels_per_member: bool = False,
+                      device: str = "cpu") -> tuple[float, float]:
     """(bytes, seconds) for the engine to train ``members`` MLPs of layer sizes ``sizes`` on ``rows`` rows.
 
     Memory: inputs (float32), per member parameters with gradient and two Adam moments, activations of a batch
     for forward and backward, and int64 labels per member where each has its own. Time: 6 FLOPs per weight per
-    row and epoch (forward 2, backward 4) at FLOP_RATE, plus STEP_SECONDS per step, plus the evaluations; a
-    lower bound.
+    row and epoch (forward 2, backward 4) at FLOP_RATE (GPU_FLOP_RATE on a GPU), plus STEP_SECONDS per step,
+    plus the evaluations; a lower bound.
     """
     weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     units = sum(sizes[1:])
@@ -131,11 +140,20 @@ def training_estimate(*, sizes: tuple[int, ...], members: int, rows: int, epochs
     nbytes += 8 * members * (rows + eval_rows) if labels_per_member else 0
     steps = epochs * math.ceil(rows / batch)
     flops = 6.0 * weights * members * rows * epochs + 2.0 * weights * members * eval_rows * epochs
-    return float(nbytes), flops / FLOP_RATE + steps * STEP_SECONDS
+    return float(nbytes), flops / (GPU_FLOP_RATE if on_gpu(device) else FLOP_RATE) + steps * STEP_SECONDS
+
+
+def step_flops(sizes: tuple[int, ...], members: int, rows: int) -> float:
+    """FLOPs of one training step of ``members`` MLPs of layer sizes ``sizes`` on ``rows`` rows (forward 2,
+    backward 4 per weight and row)."""
+    return 6.0 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) * members * rows
 
 
 def check_training(what: str, fix: str, **sizes) -> None:
-    """Refuse training work (see :func:`training_estimate`) that cannot fit in memory or time."""
+    """Refuse training work (see :func:`training_estimate`) that cannot fit in memory or time. On a GPU the
+    memory is the GPU's, which is not known without torch: there a run that does not fit ends with torch's
+    out-of-memory error (one line, exit 2) instead."""
     nbytes, seconds = training_estimate(**sizes)
-    check_memory(nbytes, what, fix)
+    if not on_gpu(sizes.get("device", "cpu")):
+        check_memory(nbytes, what, fix)
     check_time(seconds, what, fix)

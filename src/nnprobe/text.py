@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import re
 
-# Characters that would act on a terminal or hide text instead of showing: C0/C1 controls, DEL, and the
-# bidirectional marks, overrides and isolates ("Trojan source").
-_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters that would act on a terminal or hide text instead of showing: C0/C1 controls, DEL, the line and
+# paragraph separators, the bidirectional marks, overrides and isolates ("Trojan source"), and lone surrogates
+# (the undecodable bytes of a file name, which no text encoding can write).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def fmt(value) -> str:

@@ -6,8 +6,14 @@ import warnings
 
 import numpy as np
 from sklearn.dummy import DummyClassifier
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, cohen_kappa_score, log_loss,
-                             matthews_corrcoef, recall_score)
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    cohen_kappa_score,
+    log_loss,
+    matthews_corrcoef,
+    recall_score,
+)
 
 from nnprobe.checks import CheckResult
 
@@ -35,12 +41,17 @@ def class_balance(y: np.ndarray, class_names: list[str]) -> CheckResult:
 def scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:
     """Accuracy, balanced accuracy, Cohen's kappa, Matthews correlation and per-class recall.
 
-    On a test set that holds fewer classes than the model knows these can be undefined (kappa NaN); scikit-learn's
-    warnings about that are silenced here, the callers say so in words.
+    On a test set that holds fewer classes than the model knows some are undefined: kappa, and the recall of a
+    class without test rows, are NaN then. scikit-learn's warnings about that are silenced here; the callers say
+    so in words.
     """
+    from sklearn.exceptions import UndefinedMetricWarning
+
     labels = list(range(n_classes))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true", category=UserWarning)
         return _scores(y_true, y_pred, labels)
 
 
@@ -50,7 +61,7 @@ def _scores(y_true: np.ndarray, y_pred: np.ndarray, labels: list[int]) -> dict:
         "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)),
         "kappa": float(cohen_kappa_score(y_true, y_pred, labels=labels)),
         "mcc": float(matthews_corrcoef(y_true, y_pred)),
-        "recall": recall_score(y_true, y_pred, labels=labels, average=None, zero_division=0).tolist(),
+        "recall": recall_score(y_true, y_pred, labels=labels, average=None, zero_division=np.nan).tolist(),
         "distinct_predictions": int(len(np.unique(y_pred))),
     }
 

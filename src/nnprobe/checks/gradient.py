@@ -371,7 +371,7 @@ def gradient_check(
     if not named and not check_inputs:
         raise ConfigError("the model has no trainable parameters to check and the inputs are not checked.")
     # A float64 copy, which the probes may change in place without touching the caller's tensor.
-    x = inputs.double().clone() if inputs.is_floating_point() else inputs
+    x = inputs.detach().double().clone(memory_format=torch.contiguous_format) if inputs.is_floating_point() else inputs
     if check_inputs:
         x.requires_grad_(True)
         named.append(("inputs", x))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from nnprobe.errors import DataError
 
@@ -87,6 +86,7 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[
 
     Raises DataError when a class has fewer than 2 rows or either side would miss a class.
     """
+    from sklearn.model_selection import train_test_split  # here: scikit-learn takes 0.7 s to import
     if not 0 < test_size < 1:
         raise DataError(f"test size {test_size} must lie strictly between 0 and 1, e.g. 0.25.")
     n = dataset.n_samples
@@ -125,16 +125,19 @@ def split(dataset: Dataset, *, test_size: float = 0.25, seed: int = 0) -> tuple[
 def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
     """Put a separately loaded test set on the training set's columns and class indices.
 
-    Raises DataError when the feature columns differ or the test set has classes the training set lacks (the
-    training set may have classes the test set lacks).
+    The test set's columns are put in the training set's order. Raises DataError when the feature columns differ
+    or the test set has classes the training set lacks (the training set may have classes the test set lacks).
     """
+    if train.feature_names != test.feature_names and sorted(train.feature_names) == sorted(test.feature_names):
+        order = [test.feature_names.index(c) for c in train.feature_names]  # the same columns in another order
+        test = Dataset(test.X[:, order], test.y, list(train.feature_names), test.class_names, test.source)
     if train.feature_names != test.feature_names:
         missing = [c for c in train.feature_names if c not in test.feature_names]
         extra = [c for c in test.feature_names if c not in train.feature_names]
-        detail = (f"missing {missing[:5]}" if missing else "") + ("; " if missing and extra else "") + (
-            f"unexpected {extra[:5]}" if extra else "")
-        raise DataError(f"the test data's feature columns differ from the training data's ({detail or 'other order'}): "
-                        "give both files the same columns in the same order.")
+        detail = "; ".join(part for part in (f"missing {', '.join(map(repr, missing[:5]))}" if missing else "",
+                                             f"unexpected {', '.join(map(repr, extra[:5]))}" if extra else "") if part)
+        raise DataError(f"the test data's feature columns differ from the training data's ({detail}): give both "
+                        "files the same feature columns (in any order).")
     unseen = [c for c in test.class_names if c not in train.class_names]
     if unseen:
         counts = np.bincount(test.y, minlength=test.n_classes)

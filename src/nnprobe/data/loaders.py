@@ -86,7 +86,11 @@ def load_synthetic(text: str) -> Dataset:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long for the file system, a loop of links...
+        raise DataError(f"data file path '{path}' cannot be used: {exc.strerror or exc}.") from None
+    if not exists:
         raise DataError(f"data file '{path}' does not exist: check the path (relative paths start at {Path.cwd()}).")
     if path.is_dir():
         raise DataError(f"'{path}' is a folder, not a data file: give a .csv or .parquet file.")
@@ -111,7 +115,10 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise
     except pd.errors.EmptyDataError:
         raise DataError(f"data file '{path}' is empty: it needs a header row and at least one data row.") from None
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"'{path}' is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position {exc.start}): "
+                        "save it as UTF-8 and try again.") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read '{path}': {first}. Check that it is a valid {path.suffix} file.") from None
     if frame.shape[0] == 0:
@@ -161,12 +168,12 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
         raise DataError(f"{source} has only the target column {target!r}: add feature columns.")
     bad = [c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
     if bad:
-        raise DataError(
-            f"{source}: feature column(s) {_list(bad)} are not numeric (e.g. {frame[bad[0]].dropna().astype(str).iloc[0]!r}"
-            f" in {bad[0]!r}): encode them as numbers or drop them."
-            if frame[bad[0]].notna().any()
-            else f"{source}: feature column(s) {_list(bad)} are not numeric: encode them as numbers or drop them."
-        )
+        column = frame[bad[0]]
+        text = column.notna() & pd.to_numeric(column, errors="coerce").isna()  # the cells that are not numbers
+        example = (f" (e.g. {_label(column[text].iloc[0])!r} in {bad[0]!r}, row {int(np.argmax(text.to_numpy())) + 1})"
+                   if text.any() else "")
+        raise DataError(f"{source}: feature column(s) {_list(bad)} are not numeric{example}: encode them as numbers or "
+                        "drop them.")
     X = frame[features].to_numpy(dtype=np.float64)
     _reject_non_finite(X, features, source, "missing or infinite value(s)", "Fill or drop them")
     with np.errstate(over="ignore"):  # overflow is what is checked here
@@ -185,8 +192,8 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
             f"{source}: target column {target!r} holds non-integer numbers ({y_raw.nunique()} distinct values): "
             "nnprobe classifies, so give a column of class labels."
         )
-    classes, y = np.unique(y_raw.astype(str) if not pd.api.types.is_numeric_dtype(y_raw) else y_raw.to_numpy(),
-                           return_inverse=True)
+    classes, y = np.unique(y_raw.map(_label).astype(str) if not pd.api.types.is_numeric_dtype(y_raw)
+                           else y_raw.to_numpy(), return_inverse=True)
     class_names = [str(int(c)) if isinstance(c, float | np.floating) else str(c) for c in classes]
     if len(class_names) < min_classes:
         raise DataError(
@@ -194,6 +201,11 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
             "two. Check the column or the rows selected."
         )
     return Dataset(X32, y, features, class_names, source)
+
+
+def _label(value) -> str:
+    """A cell as text: bytes (from a Parquet binary column) decoded as UTF-8, with escapes where they are not."""
+    return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else str(value)
 
 
 def _reject_non_finite(X: np.ndarray, features: list[str], source: str, what: str, fix: str) -> None:

@@ -85,12 +85,19 @@ def _labels(series: pd.Series, source: str) -> pd.Series:
     return _as_text(series)
 
 
+MAX_METRIC = 1e100  # |metric| or |score|: differences and squares of larger values overflow float64
+
+
 def _metric(series: pd.Series, source: str, name: str) -> np.ndarray:
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() | ~np.isfinite(values.fillna(0))
     if bad.any():
         raise DataError(f"{source}: column {name!r} has {int(bad.sum())} missing or non-numeric value(s) "
                         f"(e.g. {series[bad].astype(str).iloc[0]!r}): give a number for every query.")
+    huge = values.abs() > MAX_METRIC
+    if huge.any():
+        raise DataError(f"{source}: column {name!r} has {int(huge.sum())} value(s) beyond ±{MAX_METRIC:g} (e.g. "
+                        f"{series[huge].astype(str).iloc[0]!r}): rescale the metric (e.g. to other units).")
     return values.to_numpy(dtype=np.float64)
 
 

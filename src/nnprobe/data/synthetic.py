@@ -8,8 +8,16 @@ import numpy as np
 
 from nnprobe.data.dataset import Dataset
 from nnprobe.errors import DataError
-from nnprobe.limits import (FLOAT32_MAX, MAX_CLASSES, MAX_ROWS, MAX_WIDTH, check_int, check_memory, check_number,
-                            check_seed)
+from nnprobe.limits import (
+    FLOAT32_MAX,
+    MAX_CLASSES,
+    MAX_ROWS,
+    MAX_WIDTH,
+    check_int,
+    check_memory,
+    check_number,
+    check_seed,
+)
 
 
 def _names(prefix: str, count: int) -> list[str]:

@@ -16,6 +16,7 @@ _WHERE = {
     "History": "train",
     "Trainer": "train",
     "member_losses": "train",
+    "train_network": "train",
 }
 
 __all__ = sorted(_WHERE)

@@ -25,16 +25,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.epochs = check_int("epochs", self.epochs, 0, MAX_EPOCHS)
-        self.lr = check_rate("learning rate", self.lr)
+        self.lr = check_rate("lr", self.lr)
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer {self.optimizer!r} is unknown: use adam or sgd.")
         self.momentum = check_momentum("momentum", self.momentum)
-        self.weight_decay = check_number("weight decay", self.weight_decay, low=0.0, high=MAX_RATE, example="1e-4")
+        self.weight_decay = check_number("weight_decay", self.weight_decay, low=0.0, high=MAX_RATE, example="1e-4")
         if self.loss not in ("cross_entropy", "mse", "sse"):
             raise ConfigError(f"loss {self.loss!r} is unknown: use cross_entropy, mse or sse.")
         if self.batch_size is not None:
-            self.batch_size = check_int("batch size", self.batch_size, 1, 2**31 - 1)
+            self.batch_size = check_int("batch_size", self.batch_size, 1, 2**31 - 1)
         if self.stop_loss is not None:
-            self.stop_loss = check_number("stop loss", self.stop_loss, low=0.0, high=3e38, low_open=True)
+            self.stop_loss = check_number("stop_loss", self.stop_loss, low=0.0, high=3e38, low_open=True)
         self.log_every = check_int("log_every", self.log_every, 1, 2**31 - 1)
         self.shuffle_seed = check_seed(self.shuffle_seed, "shuffle_seed")

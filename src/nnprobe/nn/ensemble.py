@@ -23,10 +23,8 @@ import torch
 from torch import nn
 
 from nnprobe.errors import ConfigError
+from nnprobe.nn.activations import activation
 from nnprobe.nn.mlp import MLPSpec, parse_init
-
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
-MODULES = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def init_member(spec: MLPSpec, scheme: str, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -165,7 +163,7 @@ class Ensemble(nn.Module):
         for end in sorted(set(sizes)):
             self._blocks.append((next(i for i, s in enumerate(sizes) if s >= end), start, end))
             start = end
-        self._act = ACTIVATIONS[spec.activation]
+        self.activation = activation(spec.activation)
 
     def trained_parameters(self) -> list[nn.Parameter]:
         """The weights, and the biases unless ``spec.bias`` is False."""
@@ -203,7 +201,7 @@ class Ensemble(nn.Module):
         h = self._first_layer(xt)
         hidden = []
         for w, b in zip(self.weights[1:], self.biases[1:]):
-            h = self._act(h)
+            h = self.activation.forward(h)
             hidden.append(h)
             h = torch.baddbmm(b, w, h)  # [M, o, n]
         return (h, hidden) if return_hidden else h
@@ -238,6 +236,6 @@ class Ensemble(nn.Module):
                 if self.spec.bias:
                     lin.bias.copy_(b[i, :, 0])
             if j:
-                layers.append(MODULES[self.spec.activation]())
+                layers.append(self.activation.module())
             layers.append(lin)
         return nn.Sequential(*layers)

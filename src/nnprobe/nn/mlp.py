@@ -84,6 +84,8 @@ def parse_init(scheme: str) -> tuple[str, float]:
             std = -1.0
         if 0 < std <= MAX_INIT_STD:
             return name, std
+        raise ConfigError(f"init scheme {scheme!r}: the std of 'normal:<std>' must be a number in (0, "
+                          f"{MAX_INIT_STD:g}], e.g. 'normal:0.01' (larger weights only saturate or overflow).")
     raise ConfigError(
         f"init scheme {scheme!r} is unknown: use 'default' (PyTorch's nn.Linear init), 'zero', "
         f"or 'normal:<std>' with a std in (0, {MAX_INIT_STD:g}], e.g. 'normal:0.01'."

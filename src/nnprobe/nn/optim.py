@@ -8,13 +8,31 @@ once. These classes run the same arithmetic: ``Adam`` calls the fused kernel ``t
 calls (``aten::_fused_adam_``, one kernel for every tensor) and ``SGD`` the same tensor operations as
 ``torch.optim.SGD``; tests check both equal ``torch.optim`` step for step, bit for bit. Only what the engine
 uses is here: no parameter groups, schedulers, state dicts or AMSGrad.
+
+The fused kernel is private to PyTorch and not in every build (torch 2.2's CPU build lacks it). Where a device
+and dtype lack it, ``Adam`` runs the plain tensor operations of ``torch.optim.Adam(foreach=False)`` instead, equal
+to it bit for bit (tested by forcing this path).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable
 
 import torch
+
+
+@functools.cache
+def fused_adam_supported(device_type: str, dtype: torch.dtype) -> bool:
+    """Whether ``aten::_fused_adam_`` runs on this device type and dtype: tried once on a one-element tensor."""
+    p, g, m, v = (torch.zeros(1, dtype=dtype, device=device_type) for _ in range(4))
+    try:
+        torch._fused_adam_([p], [g], [m], [v], [], [torch.ones((), device=device_type)], lr=0.1, beta1=0.9,
+                           beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return False
+    return True
 
 
 class _Optimizer:
@@ -65,7 +83,11 @@ class Adam(_Optimizer):
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)  # as the fused kernel reads it
             groups.setdefault((p.device, p.dtype), []).append(i)
-        for idx in groups.values():
+        for (device, dtype), idx in groups.items():
+            if not fused_adam_supported(device.type, dtype):
+                for i in idx:
+                    self._plain_step(self.params[i], self.state[i])
+                continue
             states = [self.state[i] for i in idx]
             steps = [s["step"] for s in states]
             torch._foreach_add_(steps, 1)
@@ -75,6 +97,18 @@ class Adam(_Optimizer):
                 lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=self.weight_decay, eps=self.eps,
                 amsgrad=False, maximize=False,
             )
+
+    def _plain_step(self, p: torch.Tensor, state: dict[str, torch.Tensor]) -> None:
+        """One update of ``p`` by the tensor operations of ``torch.optim.Adam(foreach=False)``."""
+        beta1, beta2 = self.betas
+        state["step"] += 1
+        step = float(state["step"])
+        grad = p.grad if self.weight_decay == 0 else p.grad.add(p, alpha=self.weight_decay)
+        state["exp_avg"].lerp_(grad, 1 - beta1)
+        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        step_size = self.lr / (1 - beta1**step)
+        denominator = (state["exp_avg_sq"].sqrt() / math.sqrt(1 - beta2**step)).add_(self.eps)
+        p.addcdiv_(state["exp_avg"], denominator, value=-step_size)
 
 
 class SGD(_Optimizer):

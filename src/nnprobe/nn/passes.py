@@ -1,11 +1,12 @@
 """Forward and backward passes of an Ensemble written out by hand, for inputs shared by every member and fixed.
 
-The engine's fast path: the Trainer takes it whenever the inputs are shared and not trained and no other tensor
-is trained alongside the weights, and autograd otherwise. Autograd records a graph and allocates every
-intermediate anew at each step; for the small dense networks nnprobe trains that costs as much as the
+The engine's fast path. ``SharedInputPasses.unsupported`` says what it does not implement (inputs of their own
+per member, inputs or other tensors trained alongside the weights, a layer spec with fields it does not know);
+``Trainer.fit`` asks it once and trains anything else through autograd. Autograd records a graph and allocates
+every intermediate anew at each step; for the small dense networks nnprobe trains that costs as much as the
 arithmetic, and fresh multi-megabyte buffers add page faults
 (a ReLU backward into a new buffer measured 3x slower than into a kept one). Here the gradients are the textbook
-backpropagation formulas, computed by PyTorch's own kernels (``threshold_backward``, ``tanh_backward``, ...)
+backpropagation formulas, computed by PyTorch's own kernels (the activations of ``nnprobe.nn.activations``)
 into buffers kept from step to step, and the first layer, where nearly all the arithmetic is, runs as one
 product per group of members that read the same input columns, in the orientation this 2-core CPU's products
 were measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests
@@ -19,22 +20,13 @@ further hidden activations member-major ``[M, n, h]``; outputs feature-major ``[
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
+from nnprobe.nn.activations import activation
 from nnprobe.nn.ensemble import Ensemble
-
-_FORWARD = {  # activation into a given output tensor
-    "relu": lambda z, out: torch.clamp(z, min=0, out=out),
-    "tanh": lambda z, out: torch.tanh(z, out=out),
-    "sigmoid": lambda z, out: torch.sigmoid(z, out=out),
-}
-_BACKWARD = {  # gradient of the pre-activation from the activation's output a and the gradient g of a
-    "relu": lambda g, a, out: torch.ops.aten.threshold_backward.grad_input(g, a, 0, grad_input=out),
-    "tanh": lambda g, a, out: torch.ops.aten.tanh_backward.grad_input(g, a, grad_input=out),
-    "sigmoid": lambda g, a, out: torch.ops.aten.sigmoid_backward.grad_input(g, a, grad_input=out),
-}
 
 
 @dataclass
@@ -51,27 +43,52 @@ class _Group:
 class SharedInputPasses:
     """Forward passes and gradients of ``model`` on inputs ``[n, d]`` shared by every member.
 
-    ``forward`` keeps the activations of its last call; ``backward``, once per ``forward`` (it overwrites them
-    with their gradients), turns the gradient of the outputs into every parameter's ``.grad`` (allocated once
-    and overwritten, never set to None). Buffers, and the views into them, are made once per row count and
-    reused (a short last minibatch gets its own); the backward pass's buffers only for row counts it is run on.
+    ``forward`` keeps the activations of its last call per role: ``"batch"`` for a training step, whose
+    ``backward`` (once per forward: it overwrites them with their gradients) turns the gradient of the outputs
+    into every parameter's ``.grad`` (allocated once and overwritten, never set to None), and ``"eval"`` for an
+    evaluation, which never touches the training step's buffers. Buffers, and the views into them, are made once
+    per (role, row count) and reused (a short last minibatch gets its own); the backward pass's buffers only for
+    row counts it is run on.
     """
+
+    SPEC_FIELDS = ("sizes", "activation", "bias")  # what these passes implement of an MLPSpec
 
     def __init__(self, model: Ensemble) -> None:
         self.model = model
         self.spec = model.spec
-        self._forward_act = _FORWARD[model.spec.activation]
-        self._backward_act = _BACKWARD[model.spec.activation]
+        act = activation(model.spec.activation)
+        self._forward_act, self._backward_act = act.forward_into, act.backward_from_output
         for p in model.trained_parameters():  # zero where never written: the unread columns of a ragged first layer
             p.grad = torch.zeros_like(p)
-        self._buffers: dict[int, dict] = {}
-        self._last: dict | None = None  # buffers of the last forward pass
+        self._buffers: dict[tuple[str, int], dict] = {}
+        self._last: dict[str, dict] = {}  # role -> buffers of that role's last forward pass
         self._one_hot: tuple[torch.Tensor, torch.Tensor] | None = None  # (class targets, their one-hot [M, k, n])
 
-    def _buffers_for(self, n: int) -> dict:
-        """Buffers and views for batches of ``n`` rows, made on first use."""
-        if n in self._buffers:
-            return self._buffers[n]
+    @classmethod
+    def unsupported(cls, model, x: torch.Tensor, *, extra_optimizers=()) -> str | None:
+        """Why these passes cannot train ``model`` on inputs ``x``, in words; None when they can.
+
+        Anything they do not implement is named here, so that it trains through autograd instead of being
+        silently left out: a model other than an Ensemble, a layer spec with fields beyond ``SPEC_FIELDS``,
+        inputs of their own per member, inputs that are trained, or further tensors trained by the same loss.
+        """
+        if type(model) is not Ensemble:
+            return f"the model is a {type(model).__name__}, not an Ensemble"
+        unknown = [f.name for f in dataclasses.fields(model.spec) if f.name not in cls.SPEC_FIELDS]
+        if unknown:
+            return f"the layer spec has fields the hand-written passes do not implement: {', '.join(unknown)}"
+        if x.dim() != 2:
+            return "each member has inputs of its own"
+        if x.requires_grad:
+            return "the inputs are trained"
+        if extra_optimizers:
+            return "other tensors are trained alongside the weights"
+        return None
+
+    def _buffers_for(self, role: str, n: int) -> dict:
+        """Buffers and views for ``role`` on batches of ``n`` rows, made on first use."""
+        if (role, n) in self._buffers:
+            return self._buffers[role, n]
         model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
         M = model.n_members
         like = dict(device=model.device, dtype=model.weights[0].dtype)
@@ -98,14 +115,15 @@ class SharedInputPasses:
                 weight_grad=w1.grad[first:end, :, :d],
                 z=first_layer[:, first * h1 : end * h1],
             ))
-        self._buffers[n] = buf
+        self._buffers[role, n] = buf
         return buf
 
     @torch.no_grad()
-    def forward(self, xs: torch.Tensor) -> torch.Tensor:
-        """Outputs ``[M, o, n]`` for sample-major inputs ``xs [n, d]``: a kept buffer, valid until the next call."""
+    def forward(self, xs: torch.Tensor, role: str = "batch") -> torch.Tensor:
+        """Outputs ``[M, o, n]`` for sample-major inputs ``xs [n, d]``: a kept buffer of ``role`` ("batch" for a
+        training step, "eval" for an evaluation), valid until that role's next call."""
         model, L = self.model, len(self.spec.sizes) - 1
-        buf = self._last = self._buffers_for(xs.shape[0])
+        buf = self._last[role] = self._buffers_for(role, xs.shape[0])
         for g in buf["groups"]:  # [n, d] @ [d, S*h1] -> the group's columns of [n, M*h1]
             if g.bias is None:
                 torch.mm(xs[:, : g.d], g.weight_t, out=g.z)
@@ -137,9 +155,9 @@ class SharedInputPasses:
 
     @torch.no_grad()
     def backward(self, grad_out: torch.Tensor, xs: torch.Tensor) -> None:
-        """Set every parameter's ``.grad`` from the gradient ``[M, o, n]`` of the last forward pass's outputs,
-        whose inputs were ``xs [n, d]``."""
-        model, buf, L = self.model, self._last, len(self.spec.sizes) - 1
+        """Set every parameter's ``.grad`` from the gradient ``[M, o, n]`` of the outputs of the last training
+        step's forward pass, whose inputs were ``xs [n, d]``."""
+        model, buf, L = self.model, self._last["batch"], len(self.spec.sizes) - 1
         grads, products = self._backward_buffers(buf)
         g = grad_out  # gradient of the current layer's pre-activations
         for layer in range(L - 1, 0, -1):
@@ -170,10 +188,10 @@ class SharedInputPasses:
     @torch.no_grad()
     def loss_gradient(self, out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
         """Gradient ``[M, o, n]`` of the summed member losses (``member_losses``) with respect to the outputs
-        ``out`` of the last forward pass: (softmax - one-hot) / n for cross-entropy, 2 (out - y) for the sum of
-        squared errors, divided by o*n for their mean."""
+        ``out`` of the last training step's forward pass: (softmax - one-hot) / n for cross-entropy, 2 (out - y)
+        for the sum of squared errors, divided by o*n for their mean."""
         M, o, n = out.shape
-        g = self._last.setdefault("grad_out", torch.empty_like(out))
+        g = self._last["batch"].setdefault("grad_out", torch.empty_like(out))
         if loss == "cross_entropy":
             if self._one_hot is None or self._one_hot[0] is not y or self._one_hot[1].shape != out.shape:
                 one_hot = torch.zeros_like(out).scatter_(1, y.expand(M, n).unsqueeze(1), 1.0)  # [M, k, n]

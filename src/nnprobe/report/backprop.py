@@ -37,10 +37,14 @@ def _loss_curve(r: BackpropResult) -> bytes:
     ax.plot([c.far_w], [line.probe.far_loss], "s", color="C2", label=f"L({c.far_w:g}) = {line.probe.far_loss:g}")
     ax.set(xlabel="weight w", ylabel="total squared error", title=f"Learning y = {c.slope:g}x from w = {c.w0:g}")
     ax.legend(fontsize=8)
-    ax_log.semilogy([s.step for s in shown], losses, "o-", color="C3")
-    ax_log.axhline(c.tolerance, color="grey", linestyle=":", label=f"stop below {c.tolerance:g}")
-    ax_log.set(xlabel="step", ylabel="total squared error (log scale)", title="Loss at each step")
-    ax_log.legend(fontsize=8)
+    if any(loss > 0 for loss in losses):
+        ax_log.semilogy([s.step for s in shown], losses, "o-", color="C3")
+        ax_log.axhline(c.tolerance, color="grey", linestyle=":", label=f"stop below {c.tolerance:g}")
+        ax_log.set(xlabel="step", ylabel="total squared error (log scale)", title="Loss at each step")
+        ax_log.legend(fontsize=8)
+    else:  # the first guess is the answer: nothing to put on a log scale
+        ax_log.plot([s.step for s in shown], losses, "o-", color="C3")
+        ax_log.set(xlabel="step", ylabel="total squared error", ylim=(-1, 1), title="Loss at each step: 0 from the start")
     return figure_png(fig)
 
 
@@ -131,9 +135,9 @@ def build(r: BackpropResult) -> Report:
               else f"diverged: the loss overflowed at step {line.diverged_at}. " if line.diverged_at is not None
               else f"loss still ≥ {c.tolerance:g} after {c.steps} steps. ")
         + ("" if line.steps_to_tolerance is not None else
-           f"Each step multiplies the error 4 − w by 1 − 2·lr·Σx² = {1 - 2 * c.lr / line.stable_lr:.6g}: "
+           f"Each step multiplies the error {c.slope:g} − w by 1 − 2·lr·Σx² = {1 - 2 * c.lr / line.stable_lr:.6g}: "
            + (f"lower --lr below 1/Σx² = {line.stable_lr:.4g}, where the error shrinks." if c.lr >= line.stable_lr
-              else "raise --steps or --lr (below 1/Σx² = " + f"{line.stable_lr:.4g}).")).replace("4", f"{c.slope:g}", 1),
+              else f"raise --steps or --lr (below 1/Σx² = {line.stable_lr:.4g}).")),
     )
     errata = Table(
         "Errata: where the article's numbers differ from computed ones", ["where", "article", "computed", "kind"],

@@ -10,6 +10,7 @@ from nnprobe.report.document import Report, Section, Table
 from nnprobe.report.figures import label, new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.baseline import BaselineResult
+from nnprobe.text import number
 
 MARK = {"pass": "pass", "warn": "WARN", "fail": "FAIL"}
 
@@ -50,25 +51,24 @@ def build(r: BaselineResult) -> Report:
     for name, s in (("majority class", r.baselines["most_frequent"]), ("class prior", r.baselines["prior"]),
                     ("random by prior", r.baselines["stratified"]), ("the MLP", r.network)):
         base = r.baselines["most_frequent"]["accuracy"]
-        rows.append([name, f"{s['accuracy']:.4f}", f"{s['balanced_accuracy']:.4f}", f"{s['kappa']:.4f}",
+        rows.append([name, f"{s['accuracy']:.4f}", f"{s['balanced_accuracy']:.4f}", number(s["kappa"], ".4f"),
                      f"{s['mcc']:.4f}", f"{(s['accuracy'] - base) / (1 - base):.3f}" if base < 1 else "—"])
     baselines = Table(f"Baselines and the MLP on the test set ({r.n_test} rows)",
                       ["model", "accuracy", "balanced acc", "kappa", "MCC", "gain"], rows,
                       note="baselines: scikit-learn's DummyClassifier (most_frequent, prior, stratified). gain = "
                       "(accuracy − majority accuracy) / (1 − majority accuracy): the share of the baseline's errors "
                       "a model removes. Per-class recall of the MLP: " + ", ".join(
-                          f"{n} {v:.3f}" for n, v in zip(r.class_names, r.network["recall"])))
+                          f"{n} {number(v)}" for n, v in zip(r.class_names, r.network["recall"]))
+                      + " (— where the test set has no rows of the class).")
     zero = Table("What zero initialisation really does (same data, same training)",
                  ["network", "accuracy", "balanced acc", "classes predicted", "hidden units identical"],
                  [[z.network, f"{z.accuracy:.4f}", f"{z.balanced_accuracy:.4f}", z.distinct_predictions,
                    "—" if z.hidden_units_identical is None else
                    f"{'yes' if z.hidden_units_identical else 'no'} ({z.hidden_spread:.1e})"] for z in r.zero_init])
     figures = {"class_balance.png": _balance_figure(r), "importance.png": _importance_figure(r)}
-    sample_note = [f"Sampled: {n}." for n in r.notes]
     sections = [
         Section("Checks", [f"Data: {r.data['source']}, {r.data['n_samples']} rows, {r.data['n_features']} features; "
-                           f"{r.n_train} rows train the models, {r.n_test} test them.", *sample_note],
-                tables=[checks]),
+                           f"{r.n_train} rows train the models, {r.n_test} test them."], tables=[checks]),
         Section("Class balance and baselines", [
             "A model is only as good as its gain over what needs no model at all. scikit-learn's DummyClassifier "
             "gives the baselines; the MLP is trained by nnprobe's engine on standardised features.",
@@ -87,4 +87,5 @@ def build(r: BaselineResult) -> Report:
     metrics = pd.DataFrame(check_rows, columns=["check", "metric", "value"])
     return Report(command="baseline", title="baseline — baselines, zero initialisation and leakage",
                   terminal=[checks, baselines, zero], sections=sections, figures=figures, metrics=metrics,
-                  claims=r.claims, headline=f"Checks on {r.data['source']}: {verdict_line(r.checks)}")
+                  claims=r.claims, headline=f"Checks on {r.data['source']}: {verdict_line(r.checks)}",
+                  notes=list(r.notes))

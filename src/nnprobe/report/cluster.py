@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pandas as pd
 
+from nnprobe.data import standard_scaling
 from nnprobe.report.document import Report, Section, Table
 from nnprobe.report.figures import label, new_figure, plt
 from nnprobe.report.runfolder import figure_png
@@ -15,15 +16,19 @@ from nnprobe.text import number
 
 
 def projection(run: RunResult) -> tuple[np.ndarray, list[str]]:
-    """Points to draw, [T, n, 2 or 3]: as they are up to 3 features, else on the first two principal axes of
-    the starting points (one fixed projection for every snapshot, so movement is comparable)."""
+    """Points to draw, [T, n, 2 or 3]: as they are for 2 or 3 features; one feature against the class (a strip
+    per class, spread by a fixed jitter); more than 3 on the first two principal axes of the starting points (one
+    fixed projection for every snapshot, so movement is comparable)."""
     pts = run.points
+    if run.n_features == 1:
+        jitter = np.random.default_rng(0).uniform(-0.3, 0.3, size=len(run.labels))
+        strips = np.broadcast_to(run.labels + jitter, pts.shape[:2])[..., None]
+        return np.concatenate([pts, strips], axis=2), [run.feature_names[0], "class (jittered)"]
     if run.n_features <= 3:
         return pts, run.feature_names
-    start = pts[0]
-    mean, std = start.mean(0), start.std(0) + 1e-12
-    _, _, vt = np.linalg.svd((start - mean) / std, full_matrices=False)
-    return ((pts - mean) / std) @ vt[:2].T, ["principal axis 1", "principal axis 2"]
+    center, scale = standard_scaling(pts[0])
+    _, _, vt = np.linalg.svd((pts[0] - center) / scale, full_matrices=False)
+    return ((pts - center) / scale) @ vt[:2].T, ["principal axis 1", "principal axis 2"]
 
 
 def _scatter(ax, pts: np.ndarray, labels: np.ndarray, class_names: list[str], limits) -> None:

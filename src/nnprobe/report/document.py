@@ -49,7 +49,8 @@ class Report:
     metrics: pd.DataFrame  # long format: one row per (keys..., epoch, metric, value)
     claims: list[Claim] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)  # further files of the run folder (e.g. points.npz)
-    headline: str = ""  # one line shown last in the terminal and first in report.html (e.g. compare's verdict)
+    headline: str = ""  # one line shown first, in the terminal and in report.html (a verdict, a divergence)
+    notes: list[str] = field(default_factory=list)  # what the run's libraries warned about, one line each
 
 
 _env = jinja2.Environment(
@@ -72,8 +73,8 @@ def render_html(report: Report, *, config: dict, seconds: float, created: str) -
     )
 
 
-def write(out: Path, report: Report, *, config, result, seconds: float, device: str) -> Path:
-    """Write the run folder for ``report``; returns the path of report.html."""
+def write(out: Path, report: Report, *, config, result, seconds: float, device: str, fresh: bool = False) -> Path:
+    """Write the run folder for ``report``; returns the path of its report.html (``fresh``: see ``write_run``)."""
     created = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     options = to_jsonable(config)
     config_doc = {
@@ -81,13 +82,16 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
         "command": report.command,
         "options": options,
         "seed": options.get("seed") if isinstance(options, dict) else None,
+        # the threads the work ran on: numbers can differ in their last digits between thread counts, so this
+        # is part of what reproduces them (with --threads)
+        "threads": getattr(result, "threads", None),
         "argv": sys.argv,
         "created": created,
         "versions": library_versions(),
     }
     result_doc = to_jsonable(result)
     if isinstance(result_doc, dict):
-        for key in ("config", "claims", "seconds", "device"):  # held once: in config.json or at the top level
+        for key in ("config", "claims", "seconds", "device", "threads"):  # held once: in config.json or at the top
             result_doc.pop(key, None)
     results = {
         "schema": RESULTS_SCHEMA,
@@ -96,6 +100,7 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
         "seconds": seconds,
         "device": device,
         "claims": to_jsonable(report.claims),
+        "notes": report.notes,
         "result": result_doc,
     }
     files: dict[str, bytes | str] = {
@@ -106,5 +111,5 @@ def write(out: Path, report: Report, *, config, result, seconds: float, device: 
         **report.files,
         "report.html": render_html(report, config=options, seconds=seconds, created=created),
     }
-    write_run(out, files)
-    return Path(out) / "report.html"
+    written = write_run(out, files, fresh=fresh)
+    return written[0].parent / "report.html"

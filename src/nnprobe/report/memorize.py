@@ -83,7 +83,9 @@ def metrics_frame(r: MemorizeResult) -> pd.DataFrame:
 
 
 def summary_table(r: MemorizeResult) -> Table:
-    """One row per feature count: final accuracies over seeds and the epoch at which 99% was reached."""
+    """One row per feature count: final accuracies over seeds and the epoch at which 99% was reached, and how
+    many networks diverged where any did."""
+    any_diverged = any(e is not None for s in r.summaries for e in s.diverged_at)
     rows = []
     for s in r.summaries:
         reached = [e for e in s.epochs_to_99 if e is not None]
@@ -92,15 +94,18 @@ def summary_table(r: MemorizeResult) -> Table:
             s.n_features, s.n_params, f"{s.params_over_bound:.2f}",
             number(s.train_accuracy_mean), number(s.train_accuracy_min),
             number(s.heldout_accuracy_mean), number(s.heldout_p_value, ".2f"),
-            f"{len(diverged)}/{len(s.diverged_at)} diverged by epoch {min(diverged)}" if diverged else
             f"{int(np.median(reached))} ({len(reached)}/{len(s.epochs_to_99)})" if reached else "never",
+            *([f"{len(diverged)}, at {min(diverged)}" if diverged else "0"] if any_diverged else []),
         ])
     return Table(
         title=f"Final numbers per feature count ({r.config.n_seeds} seeds)",
-        columns=["features", "params", "/(2n+d)", "train", "train min", "held-out", "p", "99% at epoch"],
+        columns=["features", "params", "/(2n+d)", "train", "train min", "held-out", "p", "99% at epoch",
+                 *(["diverged"] if any_diverged else [])],
         rows=rows,
         note="train and held-out: mean final accuracy over seeds; p: binomial test of held-out accuracy against "
-        "chance; 99% at epoch: median over the seeds that reached 99% train accuracy (how many did).",
+        "chance; 99% at epoch: median over the seeds that reached 99% train accuracy (how many did)"
+        + ("; diverged: networks whose loss became NaN or infinite (left out of the other columns)."
+           if any_diverged else "."),
     )
 
 
@@ -136,7 +141,7 @@ def build(r: MemorizeResult) -> Report:
     diverged = [e for s in r.summaries for e in s.diverged_at if e is not None]
     return Report(
         command="memorize",
-        headline=(f"{len(diverged)} network(s) diverged (loss NaN or infinite by epoch {min(diverged)}): lower --lr "
+        headline=(f"{len(diverged)} network(s) diverged (NaN or infinite from epoch {min(diverged)}): lower --lr "
                   "(their numbers are left out)" if diverged else ""),
         title="memorize — a network memorises random labels",
         terminal=[summary],

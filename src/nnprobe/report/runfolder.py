@@ -12,6 +12,7 @@ import datetime as dt
 import errno
 import hashlib
 import io
+import itertools
 import json
 import math
 import os
@@ -44,9 +45,20 @@ _STAGING_EXTRA = len("..TOKEN123.partial")  # bytes that ".NAME.TOKEN.partial" a
 
 
 def default_out(command: str, now: dt.datetime | None = None) -> Path:
-    """``runs/<command>-<YYYYmmdd-HHMMSS>`` in the current folder."""
+    """``runs/<command>-<YYYYmmdd-HHMMSS>`` in the current folder, or with ``-2``, ``-3``... when that is taken.
+
+    A default name never replaces a run: :func:`write_run` with ``fresh=True`` takes the next free name if a run
+    started in the same second lands there first.
+    """
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{command}-{stamp}"
+    return next(path for path in _numbered(Path("runs") / f"{command}-{stamp}") if not os.path.lexists(path))
+
+
+def _numbered(path: Path):
+    """``path``, then ``path-2``, ``path-3``, ..."""
+    yield path
+    for k in itertools.count(2):
+        yield path.with_name(f"{path.name}-{k}")
 
 
 def to_jsonable(obj):
@@ -117,7 +129,7 @@ def check_out(out: Path) -> None:
     _prepare(Path(out))
 
 
-def write_run(out: Path, files: Mapping[str, bytes | str]) -> list[Path]:
+def write_run(out: Path, files: Mapping[str, bytes | str], *, fresh: bool = False) -> list[Path]:
     """Write every file of a run so that no half-written result is ever visible.
 
     The files and the manifest go into a staging folder ``.NAME.TOKEN.partial`` beside ``out``, which then takes
@@ -141,11 +153,15 @@ def write_run(out: Path, files: Mapping[str, bytes | str]) -> list[Path]:
         The run folder, checked as in :func:`check_out`; missing parent folders are created.
     files : mapping of str to bytes or str
         File name (no folder part) -> contents; text is written as UTF-8.
+    fresh : bool
+        ``out`` is a name nnprobe chose (:func:`default_out`): never replace anything there; if another run took
+        it meanwhile, land on the next free name ``out-2``, ``out-3``...
 
     Returns
     -------
     list of Path
-        The paths of the run's files under ``out``, the manifest last.
+        The paths of the run's files under the folder they landed in (``out``, or its real path when ``out`` is a
+        link, or the next free name with ``fresh``), the manifest last.
 
     Raises
     ------
@@ -153,7 +169,9 @@ def write_run(out: Path, files: Mapping[str, bytes | str]) -> list[Path]:
         When ``out`` is refused by :func:`check_out`, or writing fails (the parent folder is then left as it was).
     """
     out = Path(out)
-    contents = {name: data.encode("utf-8") if isinstance(data, str) else bytes(data) for name, data in files.items()}
+    # Text as UTF-8; a lone surrogate (an undecodable byte of a file name quoted in a report) as a \udcff escape.
+    contents = {name: data.encode("utf-8", "backslashreplace") if isinstance(data, str) else bytes(data)
+                for name, data in files.items()}
     for name in contents:
         if name in ("", ".", "..", MANIFEST) or Path(name).name != name:
             raise ValueError(f"run file name {name!r} must be a plain file name other than {MANIFEST}")
@@ -170,10 +188,13 @@ def write_run(out: Path, files: Mapping[str, bytes | str]) -> list[Path]:
                 (staging / name).write_bytes(data)
             if arrived():
                 raise KeyboardInterrupt
-            if os.path.lexists(target):
-                old = target.parent / f".{target.name}.{token}.old"
-                os.rename(target, old)
-            os.rename(staging, target)
+            if fresh:
+                target = _rename_to_free_name(staging, target)
+            else:
+                if os.path.lexists(target):
+                    old = target.parent / f".{target.name}.{token}.old"
+                    os.rename(target, old)
+                os.rename(staging, target)
         except BaseException as exc:
             _undo(target, staging, old, made)
             if isinstance(exc, OSError):
@@ -183,7 +204,19 @@ def write_run(out: Path, files: Mapping[str, bytes | str]) -> list[Path]:
         if old is not None:
             with contextlib.suppress(OSError):  # the new run is in place; the next run deletes what is left
                 _remove_folder(old)
-    return [out / name for name in contents] + [out / MANIFEST]
+    return [target / name for name in contents] + [target / MANIFEST]
+
+
+def _rename_to_free_name(staging: Path, target: Path) -> Path:
+    """Rename ``staging`` to ``target``, or to the first of ``target-2``, ``target-3``... that is free; the rename
+    itself fails where a run already stands, so two runs that picked the same name both land."""
+    for candidate in _numbered(target):  # endless: returns at the first free name
+        try:
+            os.rename(staging, candidate)
+            return candidate
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise
 
 
 @contextlib.contextmanager
@@ -233,6 +266,17 @@ def _prepare(out: Path) -> Path:
 
     Only the probe and the recovery hold signals: the rest only reads, so Ctrl-C stops it at once.
     """
+    try:
+        return _prepare_checked(Path(os.path.expanduser(out)))
+    except OSError as exc:  # a path too long for the file system, a current folder deleted meanwhile, ...
+        raise ConfigError(f"--out {out} cannot be used: {(exc.strerror or str(exc)).lower()}. Give a shorter path, "
+                          "in a folder that exists.") from None
+
+
+def _prepare_checked(out: Path) -> Path:
+    if _LEFTOVER.fullmatch(out.name):
+        raise ConfigError(f"--out {out}: names like '.NAME.TOKEN.partial' and '.NAME.TOKEN.old' are those of "
+                          "nnprobe's staging folders, which a later run may clean up: choose another name.")
     if os.path.islink(out) and not os.path.exists(out):
         raise ConfigError(f"--out {out} is a symbolic link to {os.readlink(out)}, which does not exist: give a "
                           "folder, or create the one the link points to.")
@@ -265,6 +309,10 @@ def _prepare(out: Path) -> Path:
         except OSError as exc:
             raise ConfigError(f"--out {shown} cannot be read ({(exc.strerror or str(exc)).lower()}), so nnprobe cannot "
                               "tell whether it may replace it: choose another --out.") from None
+        if foreign and not os.path.lexists(target / MANIFEST) and _nnprobe_config(target):
+            raise ConfigError(f"--out {shown} is a run folder of an nnprobe version without a manifest, so nnprobe "
+                              "cannot tell its files from files added since: delete it (after moving out what you "
+                              "keep) or choose another --out.")
         if foreign:
             named = ", ".join(foreign[:SHOWN_FOREIGN])
             if len(foreign) > SHOWN_FOREIGN:
@@ -465,9 +513,9 @@ def _foreign_files(folder: Path) -> list[str]:
     it (an empty subfolder as ``NAME/``).
 
     A folder with a manifest holds nothing foreign when each other entry is a plain file that the manifest lists
-    with the same size and sha256 (listed files may be missing). A folder without one, written by an nnprobe
-    version before manifests, holds nothing foreign when it has nnprobe's config.json and only the kinds of files
-    nnprobe wrote. A manifest that cannot be read vouches for nothing.
+    with the same size and sha256 (listed files may be missing). Without a readable manifest nothing vouches for
+    any file: in a run folder of an nnprobe version before manifests, a user's `my_figure.png` would look like
+    nnprobe's own.
     """
     manifest = _read_manifest(folder)
     if manifest is not None:
@@ -477,9 +525,6 @@ def _foreign_files(folder: Path) -> list[str]:
             listed = manifest["files"].get(entry.name)
             return (isinstance(listed, dict) and listed.get("size") == entry.stat().st_size
                     and listed.get("sha256") == _sha256(entry.path))
-    elif not os.path.lexists(folder / MANIFEST) and _nnprobe_config(folder):
-        def ours(entry: os.DirEntry) -> bool:
-            return bool(_LEGACY_FILE.fullmatch(entry.name))
     else:
         def ours(entry: os.DirEntry) -> bool:
             return False

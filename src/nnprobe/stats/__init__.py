@@ -20,7 +20,6 @@ from nnprobe.stats.paired import (
     signed_rank_p_value,
     verdict,
 )
-from nnprobe.stats.roc import DeLongResult, delong_test
 from nnprobe.stats.power import (
     ExactSampleSize,
     exact_paired_power,
@@ -31,6 +30,7 @@ from nnprobe.stats.power import (
     simulate_power_paired,
     unpaired_sample_size,
 )
+from nnprobe.stats.roc import DeLongResult, delong_test
 
 __all__ = [
     "BootstrapResult",

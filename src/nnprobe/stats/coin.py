@@ -18,16 +18,16 @@ from nnprobe.limits import check_memory
 # heavily skewed coin where the normal picture of "40 sd" alone would cut off real mass.
 WINDOW_SDS = 40
 WINDOW_MARGIN = 500
-# flips_needed and flips_needed_single refuse answers beyond this: the window (and the time per evaluation) grows
+# flips_needed refuses answers beyond this: the window of its head race (and the time per evaluation) grows
 # like sqrt(n).
 MAX_FLIPS = 10**9
 # Flip counts reach scipy as doubles, which hold every whole number up to 2^53: the largest count allowed.
 MAX_EXACT_FLIPS = 2**53
-# Cost of head_race per head count in its window (two windows, each summed over once or twice): peak memory 83
-# bytes measured (tracemalloc, n = 10^10), and time 0.86-1.1 us measured on the development machine (2 cores) for
-# n = 10^9..10^11 (2 us at 10^8, where fixed costs weigh), so 0.8 us as the optimistic speed of a lower bound.
+# Cost of head_race per head count in its windows: peak memory 73 bytes per count of the largest window measured
+# (tracemalloc, n = 10^8..10^11), and time 31-46 ns per count of both windows measured on the development machine
+# (2 cores, busy) for n = 10^8..10^10, so 20 ns as the optimistic speed of a lower bound.
 RACE_BYTES_PER_COUNT = 90
-RACE_SECONDS_PER_COUNT = 0.8e-6
+RACE_SECONDS_PER_COUNT = 20e-9
 
 
 @dataclass
@@ -114,7 +114,11 @@ def head_race(p_a: float, p_b: float, n_flips: int) -> HeadRace:
     With A ~ Binomial(n, p_a) and B ~ Binomial(n, p_b) independent,
     P(A > B) = sum_k P(B = k) P(A > k) and P(A = B) = sum_k P(B = k) P(A = k).
     The sums run over the head counts k of B within mean +- (40 sd + 500) (all of 0..n for n up to ~1000); the
-    mass of B left out is below 1e-300, so the result is exact to float precision, and n = 10^7 takes ~0.1 s.
+    mass of B left out is below 1e-300. Each coin's chances in its window come from scipy's binomial pmf at the
+    mode, the others by multiplying out the ratio P(k + 1) / P(k) = (n - k) / (k + 1) * p / (1 - p) from there
+    (a few nanoseconds each, where scipy's pmf takes about a microsecond): relative rounding error below 1e-12
+    near the mode, where the sums get their mass (tested against exact rational sums and scipy). n = 10^8 flips
+    each takes about 10 ms.
 
     Parameters
     ----------
@@ -126,12 +130,12 @@ def head_race(p_a: float, p_b: float, n_flips: int) -> HeadRace:
     n = _single_flip_count(n_flips)
     check_memory(race_cost(p_a, p_b, n)[0], f"comparing coins over {n:,} flips each",
                  "use fewer flips (the chances change slowly there: interpolate on a log scale)")
-    heads_b, weight_b = _likely_heads(p_b, n)
+    a, b = _Likely(p_a, n), _Likely(p_b, n)
     return HeadRace(
         n_flips=n, p_a=p_a, p_b=p_b,
-        a_more=float(weight_b @ binom.sf(heads_b, n, p_a)),
-        tie=float(weight_b @ binom.pmf(heads_b, n, p_a)),
-        b_more=_prob_a_more(p_b, p_a, n),  # by its own sum, not 1 - a_more - tie, to keep a tiny value precise
+        a_more=float(b.pmf @ a.above(b.heads)),
+        tie=float(b.pmf @ a.at(b.heads)),
+        b_more=float(a.pmf @ b.above(a.heads)),  # by its own sum, not 1 - a_more - tie, to keep a tiny value precise
     )
 
 
@@ -141,11 +145,41 @@ def _window(p: float, n: int) -> tuple[int, int]:
     return max(0, math.floor(n * p - half_width)), min(n, math.ceil(n * p + half_width))
 
 
-def _likely_heads(p: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Head counts k of a coin within mean +- (40 sd + 500), clipped to 0..n, and their chances P(k)."""
-    first, last = _window(p, n)
-    heads = np.arange(first, last + 1)
-    return heads, binom.pmf(heads, n, p)
+class _Likely:
+    """The head counts of a coin flipped n times within mean +- (40 sd + 500), and their chances."""
+
+    def __init__(self, p: float, n: int) -> None:
+        self.first, last = _window(p, n)
+        self.heads = np.arange(self.first, last + 1)  # [W]
+        self.pmf = _window_pmf(p, n, self.first, last)  # [W]
+        tails = np.cumsum(self.pmf[::-1])[::-1]  # [W] P(X >= first + i), within the window
+        self._tails = np.append(tails, 0.0)  # [W + 1]
+
+    def above(self, k: np.ndarray) -> np.ndarray:
+        """P(X > k) for head counts ``k`` (1 below the window, 0 above it: the mass outside is below 1e-300)."""
+        return self._tails[np.clip(k + 1 - self.first, 0, len(self.heads))]
+
+    def at(self, k: np.ndarray) -> np.ndarray:
+        """P(X = k) for head counts ``k`` (0 outside the window)."""
+        index = k - self.first
+        inside = (index >= 0) & (index < len(self.heads))
+        return np.where(inside, self.pmf[np.clip(index, 0, len(self.heads) - 1)], 0.0)
+
+
+def _window_pmf(p: float, n: int, first: int, last: int) -> np.ndarray:
+    """P(X = k) for k = first..last, X ~ Binomial(n, p): scipy's pmf at the mode, the rest by multiplying out the
+    ratios P(k + 1) / P(k) = (n - k) / (k + 1) * p / (1 - p) outwards from it (no cancellation: every factor is
+    positive). Far from the mode the products underflow to 0, where the chances are below 1e-300 anyway."""
+    if p in (0.0, 1.0):  # all the mass on 0 or on n heads
+        return np.array([float(k == (0 if p == 0 else n)) for k in range(first, last + 1)])
+    mode = min(max(math.floor((n + 1) * p), first), last)
+    odds = p / (1 - p)
+    up = np.arange(mode, last, dtype=np.float64)  # k: P(k + 1) / P(k)
+    down = np.arange(mode - 1, first - 1, -1, dtype=np.float64)  # k: P(k) / P(k + 1)
+    with np.errstate(under="ignore"):
+        above = np.cumprod((n - up) / (up + 1) * odds)
+        below = np.cumprod((down + 1) / (n - down) / odds)
+    return float(binom.pmf(mode, n, p)) * np.concatenate([below[::-1], [1.0], above])
 
 
 def race_cost(p_a: float, p_b: float, n: int) -> tuple[float, float]:
@@ -157,8 +191,8 @@ def race_cost(p_a: float, p_b: float, n: int) -> tuple[float, float]:
 
 def _prob_a_more(p_a: float, p_b: float, n: int) -> float:
     """P(A > B) = sum_k P(B = k) P(A > k) over the likely head counts k of B."""
-    heads_b, weight_b = _likely_heads(p_b, n)
-    return float(weight_b @ binom.sf(heads_b, n, p_a))
+    b = _Likely(p_b, n)
+    return float(b.pmf @ _Likely(p_a, n).above(b.heads))
 
 
 def _first_true(predicate: Callable[[int], bool], guess: int) -> int:
@@ -253,7 +287,8 @@ def flips_needed_single(p: float, confidence: float) -> int:
     Raises
     ------
     ConfigError
-        For invalid arguments, or when the answer is over 10^9 flips.
+        For invalid arguments, or when the answer is over 2^53 flips (each evaluation is one binomial tail, so
+        the search is fast at any size below).
     """
     _check_probability("p", p)
     _check_confidence(confidence)
@@ -262,9 +297,9 @@ def flips_needed_single(p: float, confidence: float) -> int:
                           "heads than tails with rising confidence.")
     # Start from the normal approximation P(more heads) ~ Phi(sqrt(n) (p - 1/2) / sqrt(p (1 - p))), solved for n.
     guess = math.ceil((norm.ppf(confidence) * math.sqrt(p * (1 - p)) / (p - 0.5)) ** 2)
-    if guess > MAX_FLIPS:
+    if guess > MAX_EXACT_FLIPS // 2:
         raise ConfigError(f"confidence={confidence:.10g} of more heads than tails for p={p:.10g} needs about "
-                          f"{_round_count(guess):,} flips, more than the {MAX_FLIPS:,} computed exactly here; lower "
-                          "the confidence or load the coin more.")
+                          f"{_round_count(guess):,} flips, more than the {MAX_EXACT_FLIPS:,} (2^53) computed exactly "
+                          "here; lower the confidence or load the coin more.")
     half_flips = _first_true(lambda m: prob_more_heads(p, 2 * m) >= confidence, max(1, guess // 2))
     return 2 * half_flips - 1

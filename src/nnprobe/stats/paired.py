@@ -10,14 +10,13 @@ import numpy as np
 from scipy.stats import binom, binomtest, rankdata, wilcoxon
 
 from nnprobe.errors import ConfigError
-from nnprobe.limits import check_int, check_memory, check_time
+from nnprobe.limits import MAX_BOOT, check_int, check_memory, check_time
 
 # Memory for one chunk of bootstrap resamples: 24 bytes per drawn example (uniform double, index, value).
 MAX_RESAMPLE_BYTES = 200 * 2**20
 # Least time per drawn example of the bootstrap (draw, index, gather, mean): 18-64 ns measured on the development
 # machine (2 cores) for 100 to 10^6 examples; the lowest, rounded down, so that estimates are lower bounds.
 BOOTSTRAP_SECONDS_PER_DRAW = 15e-9
-MAX_BOOT = 10**7  # resamples; past a million the interval's ends no longer move
 # The exact Wilcoxon distribution is summed over all 2^n sign patterns of the untied queries up to this many
 # (a pass per query over the ~n^2 possible rank sums: ~0.1 s at 500); beyond, the normal approximation.
 MAX_EXACT_SIGNED_RANK = 500

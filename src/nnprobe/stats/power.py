@@ -11,6 +11,7 @@ import numpy as np
 from scipy.stats import binom, norm
 
 from nnprobe.errors import ConfigError
+from nnprobe.limits import check_int, check_number
 from nnprobe.stats.coin import _first_true
 from nnprobe.stats.paired import mcnemar_p_value
 
@@ -41,11 +42,6 @@ class ExactSampleSize:
     normal_n: int  # Connor's normal-approximation n (paired_sample_size), for comparison
 
 
-def _check_open_fraction(name: str, value: float, example: float) -> None:
-    if not 0 < value < 1:
-        raise ConfigError(f"{name}={value} must be strictly between 0 and 1, e.g. {example}.")
-
-
 def _check_lift_and_discordance(lift: float, discordance: float, *, allow_zero_lift: bool) -> None:
     if not (0 <= lift if allow_zero_lift else 0 < lift):
         raise ConfigError(f"lift={lift} must be {'>= 0' if allow_zero_lift else '> 0'}: the accuracy gain as a "
@@ -54,12 +50,6 @@ def _check_lift_and_discordance(lift: float, discordance: float, *, allow_zero_l
         raise ConfigError(f"discordance={discordance} must be > 0 and lie between lift={lift} and 1: it is the share "
                           "of examples where exactly one model is right, and the lift is the difference of its two "
                           "parts (only B right minus only A right).")
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name}={value!r} must be a whole number >= 1.")
-    return int(value)
 
 
 def paired_sample_size(lift: float, *, discordance: float, power: float = 0.8, alpha: float = 0.05) -> int:
@@ -81,8 +71,8 @@ def paired_sample_size(lift: float, *, discordance: float, power: float = 0.8, a
     alpha : two-sided significance level
     """
     _check_lift_and_discordance(lift, discordance, allow_zero_lift=False)
-    _check_open_fraction("power", power, 0.8)
-    _check_open_fraction("alpha", alpha, 0.05)
+    check_number("power", power, low=0, high=1, low_open=True, high_open=True, example="0.8")
+    check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True, example="0.05")
     z_alpha, z_power = norm.ppf(1 - alpha / 2), norm.ppf(power)
     return math.ceil((z_alpha * math.sqrt(discordance) + z_power * math.sqrt(discordance - lift**2)) ** 2 / lift**2)
 
@@ -150,8 +140,8 @@ def exact_paired_power(n: int, lift: float, discordance: float, *, alpha: float 
     alpha : two-sided significance level
     """
     _check_lift_and_discordance(lift, discordance, allow_zero_lift=True)
-    _check_open_fraction("alpha", alpha, 0.05)
-    n = _check_count("n", n)
+    check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True, example="0.05")
+    n = check_int("n", n, 1, 2**62)
     counts = _bulk(n, discordance)
     return float(binom.pmf(counts, n, discordance) @ mcnemar_conditional_power(counts, lift, discordance, alpha))
 
@@ -283,8 +273,8 @@ def unpaired_sample_size(lift: float, *, base_accuracy: float, power: float = 0.
     if not (0 < lift <= 1 and 0 <= base_accuracy and base_accuracy + lift <= 1):
         raise ConfigError(f"lift={lift:g} above base_accuracy={base_accuracy:g} must be positive with a sum <= 1 "
                           "(an accuracy above 1 cannot be reached), e.g. lift=0.005, base_accuracy=0.9.")
-    _check_open_fraction("power", power, 0.8)
-    _check_open_fraction("alpha", alpha, 0.05)
+    check_number("power", power, low=0, high=1, low_open=True, high_open=True, example="0.8")
+    check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True, example="0.05")
     p1, p2 = base_accuracy, base_accuracy + lift
     pooled = (p1 + p2) / 2
     z_alpha, z_power = norm.ppf(1 - alpha / 2), norm.ppf(power)
@@ -309,8 +299,8 @@ def simulate_power_paired(n: int, lift: float, discordance: float, *, alpha: flo
     seed : seed of the simulation
     """
     _check_lift_and_discordance(lift, discordance, allow_zero_lift=True)
-    _check_open_fraction("alpha", alpha, 0.05)
-    n, n_sim = _check_count("n", n), _check_count("n_sim", n_sim)
+    check_number("alpha", alpha, low=0, high=1, low_open=True, high_open=True, example="0.05")
+    n, n_sim = check_int("n", n, 1, 2**62), check_int("n_sim", n_sim, 1, 2**62)
     rng = np.random.default_rng(seed)
     discordant = rng.binomial(n, discordance, size=n_sim)  # [n_sim]
     only_b = rng.binomial(discordant, (discordance + lift) / (2 * discordance))

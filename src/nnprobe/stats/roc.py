@@ -81,9 +81,9 @@ def delong_test(is_positive, score_a, score_b, *, level: float = 0.95) -> DeLong
     elif diff != 0:
         p = 0.0  # the limit of the normal test as the standard error goes to 0
         note = (f"difference with zero variance: every positive and every negative example shows the same AUC "
-                f"difference ({diff:+.4g}; DeLong's components do not vary), so the standard error is 0 and p = 0 "
-                f"is the normal test's limit, not a measured chance; with {m} positive and {n} negative examples, "
-                "read it as a clear but small-sample difference")
+                f"difference ({diff:+.4g}; DeLong's components do not vary), so the standard error is 0, the "
+                f"interval is the single point {diff:+.4g} and p = 0 is the normal test's limit, not a measured "
+                f"chance; it rests on {m} positive and {n} negative examples")
     else:
         p = 1.0
         note = ("no difference with zero variance: every positive and every negative example shows the same AUC in "

@@ -40,6 +40,15 @@ def not_tested(claims: list[Claim], reason: str) -> list[Claim]:
     return [Claim(c.source, c.statement, None, f"not tested: {reason}") for c in claims]
 
 
+def unless_diverged(claims: list[Claim], diverged_at: list[int], total: int, *, what: str, fix: str) -> list[Claim]:
+    """``claims`` as judged, or every one not tested when any of ``total`` networks or runs diverged (at the epochs
+    ``diverged_at``): the numbers of such a run measure the step size, not what the claims are about."""
+    if not diverged_at:
+        return claims
+    return not_tested(claims, f"{len(diverged_at)} of {total} {what} diverged (NaN or infinite from epoch "
+                              f"{min(diverged_at)}): {fix}")
+
+
 def derive_seed(master: int, *keys: int) -> int:
     """An independent seed for the cell named by ``keys`` (feature count, repeat...), derived from the master seed."""
     return int(np.random.SeedSequence([master, *keys]).generate_state(1)[0])

@@ -10,12 +10,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnprobe.errors import ConfigError
-from nnprobe.limits import (MAX_EPOCHS, MAX_WIDTH, check_int, check_number, check_rate, check_seed,
-                            check_training)
+from nnprobe.limits import (
+    MAX_EPOCHS,
+    MAX_WIDTH,
+    check_int,
+    check_number,
+    check_rate,
+    check_seed,
+    check_training,
+    step_flops,
+)
+from nnprobe.nn.mlp import ACTIVATIONS
 from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+from nnprobe.threads import check_threads
 
 MAX_WEIGHT = 1e6  # |w0|, |slope|, far w: the squared errors of the walkthrough stay far from overflow
 MAX_STEPS = 100_000
+DIGITS_TRAIN_ROWS = 1347  # scikit-learn's 1797 digits less the held-out quarter
 
 # The seed's printed numbers, as printed (strings keep their stated precision). Our errata compare them with
 # computed values; nothing below is used as a result.
@@ -57,6 +68,7 @@ class BackpropConfig:
     test_size: float = 0.25  # held-out share of the digits
     seed: int = 0  # master seed: 4-2-1 inputs and weights, digits split and init
     device: str = "auto"  # auto, cpu or cuda
+    threads: int | None = None  # None: chosen from the size of the work and the cores free now
 
     def __post_init__(self) -> None:
         for name in ("slope", "w0", "far_w", "net_target"):
@@ -72,10 +84,11 @@ class BackpropConfig:
         self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
         self.test_size = check_number("test_size", self.test_size, low=0.0, high=1.0, low_open=True, high_open=True)
         self.seed = check_seed(self.seed)
-        if self.net_activation not in ("relu", "tanh", "sigmoid"):
-            raise ConfigError(f"net_activation {self.net_activation!r} is unknown: use relu, tanh or sigmoid.")
+        self.threads = check_threads(self.threads)
+        if self.net_activation not in ACTIVATIONS:
+            raise ConfigError(f"net_activation {self.net_activation!r} is unknown: use one of {', '.join(ACTIVATIONS)}.")
         check_training("the digits network", "lower --hidden or --epochs", sizes=(64, self.hidden, 10), members=1,
-                       rows=1797, epochs=self.epochs)
+                       rows=DIGITS_TRAIN_ROWS, epochs=self.epochs, device=self.device)
 
     @classmethod
     def small(cls, **overrides) -> BackpropConfig:
@@ -297,7 +310,9 @@ def _tied_module(activation: str):
     """The seed's 4-2-1 network: hidden node j sums all inputs times one weight w_j; y = v1 h1 + v2 h2."""
     import torch
 
-    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[activation]
+    from nnprobe.nn.activations import activation as registry
+
+    act = registry(activation).forward
 
     class Tied(torch.nn.Module):
         def __init__(self) -> None:
@@ -348,11 +363,12 @@ def run_networks(c: BackpropConfig) -> tuple[NetworkResult, NetworkResult, float
     import torch
 
     from nnprobe.nn import Ensemble, MLPSpec
+    from nnprobe.nn.activations import activation
 
     gen = torch.Generator().manual_seed(derive_seed(c.seed, 421))
     x = torch.randn(1, 4, generator=gen)
     inputs = [NodeValue(f"x{i + 1}", float(v)) for i, v in enumerate(x[0])]
-    act = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}[c.net_activation]
+    act = activation(c.net_activation).forward
     eps = 1e-6
 
     tied = _tied_module(c.net_activation)
@@ -420,18 +436,17 @@ def run_digits(c: BackpropConfig, progress: Progress) -> DigitsResult:
     from sklearn.metrics import confusion_matrix
 
     from nnprobe.data import load, split
-    from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer, resolve_device
+    from nnprobe.nn import MLPSpec, TrainConfig, resolve_device, train_network
 
     device = resolve_device(c.device)
     train, test = split(load("sklearn:digits"), test_size=c.test_size, seed=derive_seed(c.seed, 10))
     scale = 16.0  # pixel intensities are 0..16; the network sees them in [0, 1]
-    x, xt = (torch.from_numpy(d.X / scale).to(device) for d in (train, test))
-    y, yt = (torch.from_numpy(d.y).to(device) for d in (train, test))
     spec = MLPSpec((64, c.hidden, 10))
-    model = Ensemble(spec, seeds=[derive_seed(c.seed, 11)], device=device)
-    history = Trainer(model, TrainConfig(epochs=c.epochs, lr=c.digits_lr, log_every=5)).fit(
-        x, y, x_eval=xt, y_eval=yt, progress=progress)
-    probs = model.predict_proba(xt)[0].cpu().numpy()  # [n_test, 10]
+    model, history = train_network(spec, train.X / scale, train.y, TrainConfig(epochs=c.epochs, lr=c.digits_lr,
+                                                                               log_every=5),
+                                   seed=derive_seed(c.seed, 11), device=device, x_eval=test.X / scale, y_eval=test.y,
+                                   progress=progress)
+    probs = model.predict_proba(torch.from_numpy(test.X / scale).to(model.device))[0].cpu().numpy()  # [n_test, 10]
     pred = probs.argmax(1)
     show = np.arange(8)
     return DigitsResult(
@@ -459,17 +474,22 @@ class BackpropResult:
     claims: list[Claim] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    threads: int = 1  # threads the study ran on (--threads, or chosen)
 
 
 def run(config: BackpropConfig, progress: Progress = no_progress) -> BackpropResult:
     """All three parts; progress counts digits epochs (the only part that takes time)."""
     from nnprobe.nn import resolve_device
+    from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
-    line = run_line(config)
-    tied, dense, tie_error = run_networks(config)
-    digits = run_digits(config, progress)
-    result = BackpropResult(config, line, tied, dense, tie_error, digits, device=str(resolve_device(config.device)))
+    threads = resolve_threads(config.threads, step_flops((64, config.hidden, 10), 1, DIGITS_TRAIN_ROWS))
+    with using_threads(threads):
+        line = run_line(config)
+        tied, dense, tie_error = run_networks(config)
+        digits = run_digits(config, progress)
+    result = BackpropResult(config, line, tied, dense, tie_error, digits, device=str(resolve_device(config.device)),
+                            threads=threads)
     result.claims = check_claims(result)
     result.seconds = time.perf_counter() - t0
     return result

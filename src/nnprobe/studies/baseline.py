@@ -11,11 +11,22 @@ import numpy as np
 
 from nnprobe.checks import CheckResult
 from nnprobe.errors import ConfigError
-from nnprobe.limits import MAX_ROWS, MAX_WIDTH, check_int, check_number, check_seed, check_training
+from nnprobe.limits import (
+    MAX_EPOCHS,
+    MAX_ROWS,
+    MAX_WIDTH,
+    check_int,
+    check_number,
+    check_rate,
+    check_seed,
+    check_training,
+    step_flops,
+)
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec
 from nnprobe.studies import Claim, Progress, derive_seed, no_progress
 from nnprobe.text import number
+from nnprobe.threads import check_threads
 
 SEED_SET = "synth:imbalanced?n=2000&d=5&majority=0.92&separation=1&seed=0"
 IDENTICAL_TOL = 1e-6  # hidden units whose weights differ by less than this (relative) count as identical
@@ -35,6 +46,7 @@ class BaselineConfig:
     max_rows: int | None = 20000  # rows for training networks and for leakage checks; larger data is sampled
     seed: int = 0
     device: str = "auto"
+    threads: int | None = None  # None: chosen from the size of the work and the cores free now
 
     def __post_init__(self) -> None:
         self.hidden = tuple(check_int("hidden layer size (--hidden)", h, 1, MAX_WIDTH) for h in self.hidden)
@@ -45,7 +57,10 @@ class BaselineConfig:
                                       high_open=True, example="0.25")
         if self.max_rows is not None:
             self.max_rows = check_int("max_rows (--max-rows)", self.max_rows, 100, MAX_ROWS)
+        self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
+        self.lr = check_rate("lr", self.lr)
         self.seed = check_seed(self.seed)
+        self.threads = check_threads(self.threads)
         MLPSpec.from_hidden(1, self.hidden, 2)
         TrainConfig(epochs=self.epochs, lr=self.lr)
 
@@ -85,6 +100,7 @@ class BaselineResult:
     claims: list[Claim] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    threads: int = 1  # threads the study ran on (--threads, or chosen)
 
 
 def _load(c: BaselineConfig):
@@ -100,18 +116,6 @@ def _load(c: BaselineConfig):
     return full, train, test
 
 
-def _train(spec, init, x, y, c, device, seed):
-    """Train one network with the engine; returns it as an Ensemble of one."""
-    import torch
-
-    from nnprobe.nn import Ensemble, Trainer
-
-    model = Ensemble(spec, seeds=[seed], init=init, device=device)
-    Trainer(model, TrainConfig(epochs=c.epochs, lr=c.lr)).fit(torch.from_numpy(x).to(device),
-                                                              torch.from_numpy(y).to(device))
-    return model
-
-
 def hidden_spread(model) -> float:
     """Largest difference between any two hidden units' incoming weights and biases (first layer, member 0)."""
     import torch
@@ -121,13 +125,11 @@ def hidden_spread(model) -> float:
 
 
 def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineResult:
-    import torch
-
+    """Baselines, the zero-initialisation experiment and the checks, on the configured data."""
     from nnprobe.checks import baseline as checks_baseline
-    from nnprobe.checks import leakage
     from nnprobe.checks.leakage import subsample
-    from nnprobe.data import standard_scaling, standardize
     from nnprobe.nn import resolve_device
+    from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
     c = config
@@ -136,62 +138,83 @@ def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineRes
     k = len(train.class_names)
     notes = []
     rows = subsample(train.y, c.max_rows, derive_seed(c.seed, 2))
+    sizes = (train.n_features, *c.hidden, k)
     check_training(f"the baseline study's networks ({len(rows):,} rows x {train.n_features:,} features)",
-                   "lower --max-rows, --hidden or --epochs", sizes=(train.n_features, *c.hidden, k), members=3,
-                   rows=len(rows), eval_rows=test.n_samples, epochs=c.epochs)
+                   "lower --max-rows, --hidden or --epochs", sizes=sizes, members=3, rows=len(rows),
+                   eval_rows=test.n_samples, epochs=c.epochs, device=str(device))
     if len(rows) < train.n_samples:
         notes.append(f"networks trained on a random sample of {len(rows)} of {train.n_samples} training rows")
     missing = [name for name, count in zip(train.class_names, np.bincount(test.y, minlength=k)) if count == 0]
     if missing:
         notes.append(f"the test set has no rows of class(es) {', '.join(repr(m) for m in missing)}: balanced "
                      "accuracy, kappa and MCC are not comparable to a full test set (kappa may be undefined)")
-    center, scale = standard_scaling(train.X)
-    x_train = standardize(train.X[rows], center, scale)  # the networks see standardised features
-    y_train = train.y[rows]
-    x_test = standardize(test.X, center, scale)
-    x_test_t = torch.from_numpy(x_test).to(device)
+    threads = resolve_threads(c.threads, step_flops(sizes, 1, len(rows)))
+    with using_threads(threads):
+        baselines = checks_baseline.dummy_baselines(train.X, train.y, test.X, test.y, k, seed=c.seed)
+        progress(1, 6)
+        zero_rows, network_scores = _zero_init_experiment(c, train, test, rows, device, progress)
+        checks = _checks(c, full, train, test, network_scores, baselines)
+    progress(6, 6)
+    result = BaselineResult(
+        config=c, data=full.describe(), n_train=train.n_samples, n_test=test.n_samples,
+        class_names=train.class_names, baselines=baselines, network=network_scores, zero_init=zero_rows,
+        checks=checks, notes=notes, device=str(device), threads=threads,
+    )
+    result.claims = check_claims(result, test.y)
+    result.seconds = time.perf_counter() - t0
+    return result
 
-    baselines = checks_baseline.dummy_baselines(train.X, train.y, test.X, test.y, k, seed=c.seed)
-    progress(1, 6)
-    d = train.n_features
+
+def _zero_init_experiment(c: BaselineConfig, train, test, rows, device, progress) -> tuple[list[ZeroInitRow], dict]:
+    """A single layer from zero, an MLP with every parameter zero and the same MLP with default init, trained on
+    standardised features; returns their rows and the scores of the default-init MLP (the study's network)."""
+    import torch
+
+    from nnprobe.checks import baseline as checks_baseline
+    from nnprobe.data import standard_scaling, standardize
+    from nnprobe.nn import train_network
+
+    k, d = len(train.class_names), train.n_features
+    center, scale = standard_scaling(train.X)
+    x_train = standardize(train.X[rows], center, scale)
+    x_test = torch.from_numpy(standardize(test.X, center, scale)).to(device)
     networks = [
         ("single layer, zero init", MLPSpec((d, k)), "zero"),  # logistic regression
         ("MLP, all zero", MLPSpec.from_hidden(d, c.hidden, k), "zero"),
         ("MLP, default init", MLPSpec.from_hidden(d, c.hidden, k), "default"),
     ]
-    zero_rows, network_scores = [], None
+    zero_rows, network_scores = [], {}
     for i, (name, spec, init) in enumerate(networks):
-        model = _train(spec, init, x_train, y_train, c, device, derive_seed(c.seed, 3, i))
-        pred = model.predict(x_test_t)[0].cpu().numpy()
-        s = checks_baseline.scores(test.y, pred, k)
+        model, _ = train_network(spec, x_train, train.y[rows], TrainConfig(epochs=c.epochs, lr=c.lr),
+                                 seed=derive_seed(c.seed, 3, i), init=init, device=device)
+        s = checks_baseline.scores(test.y, model.predict(x_test)[0].cpu().numpy(), k)
         spread = hidden_spread(model) if len(spec.sizes) > 2 else None
-        scale = float(model.weights[0].detach().abs().max()) if spread is not None else 0.0
+        largest = float(model.weights[0].detach().abs().max()) if spread is not None else 0.0
         zero_rows.append(ZeroInitRow(name, str(spec), init, s["accuracy"], s["balanced_accuracy"],
                                      s["distinct_predictions"], s["distinct_predictions"] == 1,
-                                     None if spread is None else spread <= IDENTICAL_TOL * (1 + scale), spread))
+                                     None if spread is None else spread <= IDENTICAL_TOL * (1 + largest), spread))
         if init == "default":
             network_scores = s
         progress(2 + i, 6)
+    return zero_rows, network_scores
 
-    checks = [
+
+def _checks(c: BaselineConfig, full, train, test, network_scores: dict, baselines: dict) -> list[CheckResult]:
+    """The six checks of the data and the study's network."""
+    from nnprobe.checks import baseline as checks_baseline
+    from nnprobe.checks import leakage
+
+    spec = MLPSpec.from_hidden(train.n_features, c.hidden, len(train.class_names))
+    return [
         checks_baseline.class_balance(full.y, full.class_names),
         checks_baseline.lift_over_baseline(network_scores, baselines["most_frequent"],
-                                           model_name=f"The MLP ({networks[2][1]})"),
+                                           model_name=f"The MLP ({spec})"),
         leakage.single_feature_power(full.X, full.y, full.feature_names, seed=c.seed, max_rows=c.max_rows),
         leakage.identifier_leakage(full.X, full.y, full.feature_names, seed=c.seed, max_rows=c.max_rows),
         leakage.contamination(train.X, train.y, test.X, test.y),
         leakage.importance_concentration(train.X, train.y, test.X, test.y, train.feature_names, seed=c.seed,
                                          max_rows=None if c.max_rows is None else c.max_rows // 2),
     ]
-    progress(6, 6)
-    result = BaselineResult(
-        config=c, data=full.describe(), n_train=train.n_samples, n_test=test.n_samples,
-        class_names=train.class_names, baselines=baselines, network=network_scores, zero_init=zero_rows,
-        checks=checks, notes=notes, device=str(device),
-    )
-    result.claims = check_claims(result, test.y)
-    result.seconds = time.perf_counter() - t0
-    return result
 
 
 def check_claims(r: BaselineResult, y_test: np.ndarray) -> list[Claim]:

@@ -15,11 +15,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnprobe.errors import ConfigError, DataError
-from nnprobe.limits import (FLOAT32_MAX, MAX_CLASSES, MAX_EPOCHS, MAX_RATE, MAX_REPEATS, MAX_WIDTH, check_int,
-                            check_memory, check_momentum, check_number, check_seed, check_time, check_training)
+from nnprobe.limits import (
+    FLOAT32_MAX,
+    MAX_CLASSES,
+    MAX_EPOCHS,
+    MAX_RATE,
+    MAX_REPEATS,
+    MAX_WIDTH,
+    check_int,
+    check_memory,
+    check_momentum,
+    check_number,
+    check_rate,
+    check_seed,
+    check_time,
+    check_training,
+    step_flops,
+)
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress, not_tested
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress, unless_diverged
+from nnprobe.threads import check_threads
 
 MAX_POINTS = 1_000_000
 MAX_DIMS = 10_000
@@ -47,6 +63,7 @@ class ClusterConfig:
     separation: float = 0.95  # 5-NN accuracy that counts as separated
     seed: int = 0
     device: str = "auto"
+    threads: int | None = None  # None: chosen from the size of the work and the cores free now
 
     def __post_init__(self) -> None:
         self.dims = tuple(check_int("feature count (--dims)", d, 1, MAX_DIMS) for d in self.dims)
@@ -64,10 +81,12 @@ class ClusterConfig:
         self.input_lr = check_number("input_lr (--input-lr)", self.input_lr, low=0.0, high=MAX_RATE, example="0.03")
         self.input_momentum = check_momentum("input_momentum (--input-momentum)", self.input_momentum)
         self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
+        self.lr = check_rate("lr (--lr)", self.lr)
         self.snapshot_every = check_int("snapshot_every (--snapshot-every)", self.snapshot_every, 1, MAX_EPOCHS)
         self.n_seeds = check_int("n_seeds (--seeds)", self.n_seeds, 1, MAX_REPEATS)
         self.separation = check_number("separation", self.separation, low=0.0, high=1.0, low_open=True)
         self.seed = check_seed(self.seed)
+        self.threads = check_threads(self.threads)
         if self.data is not None:
             self.dims = ()  # the data decides its features
         MLPSpec.from_hidden(1, self.hidden, 2, activation=self.activation)
@@ -90,7 +109,7 @@ def check_cluster_work(c: ClusterConfig, n: int, d: int, k: int) -> None:
     snapshots = c.epochs // c.snapshot_every + 2
     what = f"the cluster study ({n} points, {d} features, {c.n_seeds} seeds, {c.epochs} epochs)"
     fix = "lower --points, --epochs, --seeds or raise --snapshot-every"
-    check_training(what, fix, sizes=(d, *c.hidden, k), members=c.n_seeds, rows=n, epochs=c.epochs,
+    check_training(what, fix, sizes=(d, *c.hidden, k), members=c.n_seeds, rows=n, epochs=c.epochs, device=c.device,
                    labels_per_member=True)
     check_memory(2 * 4.0 * snapshots * c.n_seeds * n * d, what, fix)  # the points at every snapshot
     check_time(snapshots * c.n_seeds * (MEASURE_SECONDS + MEASURE_PAIR_SECONDS * n * n * d), what, fix)
@@ -118,7 +137,7 @@ class RunResult:
     seed_index: int
     snapshots: list[Snapshot]
     epochs_to_separation: int | None  # first snapshot with knn_accuracy >= separation, or None
-    points: np.ndarray = field(metadata={"json": False})  # [snapshots, n, d] in the data's units (points.npz)
+    points: np.ndarray = field(metadata={"json": False})  # [snapshots, n, d] in the data's units (points.npz), float64
     labels: np.ndarray = field(metadata={"json": False})  # [n]
     feature_names: list[str] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
@@ -133,6 +152,7 @@ class ClusterResult:
     claims: list[Claim] = field(default_factory=list)
     seconds: float = 0.0
     device: str = "cpu"
+    threads: int = 1  # threads the study ran on (--threads, or chosen)
 
     def groups(self) -> dict[str, list[RunResult]]:
         """Runs grouped by label (feature count or data set), in run order."""
@@ -196,54 +216,69 @@ def _datasets(c: ClusterConfig):
 
 def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResult:
     """Train networks and points together, one ensemble per feature count (members: the seeds)."""
-    import torch
-
-    from nnprobe.data import standardize
-    from nnprobe.nn import Ensemble, Trainer, optim, resolve_device
+    from nnprobe.nn import resolve_device
+    from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
     c = config
     device = resolve_device(c.device)
     groups = _datasets(c)
-    total = len(groups) * c.epochs
+    widest = max(sets[0].n_features for _, sets, _, _ in groups)
+    threads = resolve_threads(c.threads, step_flops((widest, *c.hidden, c.n_classes), c.n_seeds,
+                                                    groups[0][1][0].n_samples))
     runs: list[RunResult] = []
-    for g, (label, sets, center, scale) in enumerate(groups):
-        d = sets[0].n_features
-        u = torch.from_numpy(np.stack([standardize(s.X, center, scale) for s in sets])).to(device)
-        u.requires_grad_(True)  # [S, n, d]: the points, in scaled units, are trained
-        y = torch.from_numpy(np.stack([s.y for s in sets])).to(device)  # [S, n]
-        model = Ensemble(MLPSpec.from_hidden(d, c.hidden, sets[0].n_classes, activation=c.activation),
-                         seeds=[derive_seed(c.seed, 100 + d, s) for s in range(c.n_seeds)], device=device)
-        input_step = optim.SGD([u], lr=c.input_lr, momentum=c.input_momentum)
-        snapshots: list[np.ndarray] = []
-        history = Trainer(model, TrainConfig(epochs=c.epochs, lr=c.lr, log_every=c.snapshot_every),
-                          extra_optimizers=[input_step]).fit(
-            u, y, on_record=lambda _e: snapshots.append(u.detach().cpu().numpy().copy()),
-            progress=lambda e, _t, g=g: progress(g * c.epochs + e, total),
-        )
-        moved = np.stack(snapshots)  # [T, S, n, d] scaled
-        # A run diverges when its network's loss or its points stop being finite (a step too large): from that
-        # snapshot on its numbers are NaN (left out), not measurements of a network or points gone to infinity.
-        finite = np.isfinite(moved).all(axis=(2, 3)) & np.isfinite(history.loss)  # [T, S]
-        for s, dataset in enumerate(sets):
-            ok = finite[:, s]
-            last = len(ok) if ok.all() else int(np.argmin(ok))  # snapshots before the first bad one
-            raw = moved[:, s] * scale + center  # [T, n, d] in the data's units
-            raw[last:] = np.nan
-            shift = np.linalg.norm(raw - raw[0], axis=-1)  # [T, n]
-            snaps = []
-            for t, epoch in enumerate(history.epochs):
-                knn, sil, lin = measure(moved[t, s], dataset.y, derive_seed(c.seed, s)) if t < last else (np.nan,) * 3
-                snaps.append(Snapshot(int(epoch), knn, sil, lin, float(shift[t].mean()), float(shift[t].max()),
-                                      float(history.train_accuracy[t, s])))
-            reached = [sn.epoch for sn in snaps if sn.knn_accuracy >= c.separation]
-            runs.append(RunResult(label, d, s, snaps, reached[0] if reached else None, raw.astype(np.float32),
-                                  dataset.y, dataset.feature_names, dataset.class_names,
-                                  diverged_at=None if last == len(ok) else int(history.epochs[last])))
-    result = ClusterResult(c, runs, input_lr_raw=(c.input_lr * groups[0][3] ** 2).tolist(), device=str(device))
+    with using_threads(threads):
+        for g, group in enumerate(groups):
+            runs += _run_group(c, group, device,
+                               lambda e, _t, g=g: progress(g * c.epochs + e, len(groups) * c.epochs))
+    result = ClusterResult(c, runs, input_lr_raw=(c.input_lr * groups[0][3] ** 2).tolist(), device=str(device),
+                           threads=threads)
     result.claims = check_claims(result)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _run_group(c: ClusterConfig, group, device, progress) -> list[RunResult]:
+    """One ensemble (a member per seed) trained with its points, and every snapshot measured."""
+    import torch
+
+    from nnprobe.data import standardize
+    from nnprobe.nn import Ensemble, Trainer, optim
+
+    label, sets, center, scale = group
+    d = sets[0].n_features
+    u = torch.from_numpy(np.stack([standardize(s.X, center, scale) for s in sets])).to(device)
+    u.requires_grad_(True)  # [S, n, d]: the points, in scaled units, are trained
+    y = torch.from_numpy(np.stack([s.y for s in sets])).to(device)  # [S, n]
+    model = Ensemble(MLPSpec.from_hidden(d, c.hidden, sets[0].n_classes, activation=c.activation),
+                     seeds=[derive_seed(c.seed, 100 + d, s) for s in range(c.n_seeds)], device=device)
+    input_step = optim.SGD([u], lr=c.input_lr, momentum=c.input_momentum)
+    snapshots: list[np.ndarray] = []
+    history = Trainer(model, TrainConfig(epochs=c.epochs, lr=c.lr, log_every=c.snapshot_every),
+                      extra_optimizers=[input_step]).fit(
+        u, y, on_record=lambda _e: snapshots.append(u.detach().cpu().numpy().copy()), progress=progress)
+    moved = np.stack(snapshots)  # [T, S, n, d] scaled
+    # A run diverges when its network's loss or its points stop being finite (a step too large): from that
+    # snapshot on its numbers are NaN (left out), not measurements of a network or points gone to infinity.
+    finite = np.isfinite(moved).all(axis=(2, 3)) & np.isfinite(history.loss)  # [T, S]
+    runs = []
+    for s, dataset in enumerate(sets):
+        ok = finite[:, s]
+        last = len(ok) if ok.all() else int(np.argmin(ok))  # snapshots before the first bad one
+        raw = moved[:, s].astype(np.float64) * scale + center  # [T, n, d] in the data's units (float64: data
+        # near float32's limit moves past it)
+        raw[last:] = np.nan
+        shift = np.linalg.norm(raw - raw[0], axis=-1)  # [T, n]
+        snaps = []
+        for t, epoch in enumerate(history.epochs):
+            knn, sil, lin = measure(moved[t, s], dataset.y, derive_seed(c.seed, s)) if t < last else (np.nan,) * 3
+            snaps.append(Snapshot(int(epoch), knn, sil, lin, float(shift[t].mean()), float(shift[t].max()),
+                                  float(history.train_accuracy[t, s])))
+        reached = [sn.epoch for sn in snaps if sn.knn_accuracy >= c.separation]
+        runs.append(RunResult(label, d, s, snaps, reached[0] if reached else None, raw,
+                              dataset.y, dataset.feature_names, dataset.class_names,
+                              diverged_at=None if last == len(ok) else int(history.epochs[last])))
+    return runs
 
 
 def _median(values: list[int | None]) -> float | None:
@@ -260,13 +295,8 @@ def _epoch_text(epoch: float | None) -> str:
 
 def check_claims(r: ClusterResult) -> list[Claim]:
     """The article's claims and ours on the measured separation; none is tested when a run diverged."""
-    claims = _judge(r)
-    diverged = [run for run in r.runs if run.diverged_at is not None]
-    if diverged:
-        first = min(run.diverged_at for run in diverged)
-        return not_tested(claims, f"{len(diverged)} of {len(r.runs)} runs diverged (points or loss NaN or infinite "
-                                  f"by epoch {first}): lower --input-lr or --lr")
-    return claims
+    return unless_diverged(_judge(r), [run.diverged_at for run in r.runs if run.diverged_at is not None],
+                           len(r.runs), what="runs (points or network)", fix="lower --input-lr or --lr")
 
 
 def _judge(r: ClusterResult) -> list[Claim]:

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from numbers import Real
 
 from nnprobe.errors import ConfigError
-from nnprobe.limits import check_int, check_number, check_seed
+from nnprobe.limits import MAX_BOOT, check_int, check_number, check_seed
 from nnprobe.studies import Claim, Progress, no_progress
 
-# Bootstrap resamples: past a million the interval's ends no longer move. The same as nnprobe.stats.paired.MAX_BOOT,
-# not imported from there so that the CLI can build this config without loading scipy.
-MAX_BOOT = 10**7
 MAX_LIFTS = 20  # rows of the sample-size table
 MIN_LIFT = 1e-4  # 0.01 points: smaller lifts need billions of examples
 MIN_ALPHA = 1e-8

@@ -9,10 +9,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnprobe.errors import ConfigError
-from nnprobe.limits import MAX_CLASSES, MAX_REPEATS, MAX_ROWS, MAX_WIDTH, check_int, check_seed, check_training
+from nnprobe.limits import (
+    MAX_CLASSES,
+    MAX_EPOCHS,
+    MAX_REPEATS,
+    MAX_ROWS,
+    MAX_WIDTH,
+    check_int,
+    check_rate,
+    check_seed,
+    check_training,
+    step_flops,
+)
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec, parse_init
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress, not_tested
+from nnprobe.studies import Claim, Progress, derive_seed, no_progress, unless_diverged
+from nnprobe.threads import check_threads
 
 
 @dataclass
@@ -34,6 +46,7 @@ class MemorizeConfig:
     log_every: int = 5  # record accuracies every this many epochs
     seed: int = 0  # master seed: data, init and batch order derive from it
     device: str = "auto"  # auto, cpu or cuda
+    threads: int | None = None  # None: chosen from the size of the work and the cores free now
 
     def __post_init__(self) -> None:
         self.n_features = tuple(check_int("feature count (--features)", d, 1, MAX_WIDTH) for d in self.n_features)
@@ -46,7 +59,13 @@ class MemorizeConfig:
         self.n_samples = check_int("n_samples (--samples)", self.n_samples, 1, MAX_ROWS)
         self.n_heldout = check_int("n_heldout (--heldout)", self.n_heldout, 1, MAX_ROWS)
         self.n_classes = check_int("n_classes (--classes)", self.n_classes, 2, MAX_CLASSES)
+        self.epochs = check_int("epochs (--epochs)", self.epochs, 0, MAX_EPOCHS)
+        self.lr = check_rate("lr (--lr)", self.lr)
+        if self.batch_size is not None:
+            self.batch_size = check_int("batch_size (--batch-size)", self.batch_size, 1, MAX_ROWS)
+        self.log_every = check_int("log_every (--log-every)", self.log_every, 1, MAX_EPOCHS)
         self.seed = check_seed(self.seed)
+        self.threads = check_threads(self.threads)
         parse_init(self.init)
         MLPSpec.from_hidden(1, self.hidden, self.n_classes, activation=self.activation)  # validates shape
         TrainConfig(epochs=self.epochs, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
@@ -55,7 +74,7 @@ class MemorizeConfig:
         check_training("this memorize sweep", "lower --features, --seeds, --samples, --heldout, --hidden or --epochs",
                        sizes=(d_max, *self.hidden, self.n_classes), members=members, rows=self.n_samples,
                        eval_rows=self.n_heldout, epochs=self.epochs, batch_size=self.batch_size,
-                       labels_per_member=True)
+                       labels_per_member=True, device=self.device)
 
     @classmethod
     def small(cls, **overrides) -> MemorizeConfig:
@@ -72,13 +91,13 @@ class FeatureSummary:
     n_params: int  # weights and biases of the network
     zhang_bound: int  # 2n + d: a depth-2 ReLU net with this many parameters can fit any labelling (Zhang et al. 2017)
     params_over_bound: float  # n_params / zhang_bound
-    train_accuracy_mean: float
+    train_accuracy_mean: float  # over the seeds whose networks did not diverge (NaN when none is left)
     train_accuracy_min: float
     train_accuracy_max: float
     heldout_accuracy_mean: float
     heldout_accuracy_min: float
     heldout_accuracy_max: float
-    heldout_p_value: float  # two-sided binomial test of pooled held-out accuracy against chance 1/k
+    heldout_p_value: float  # two-sided binomial test of the pooled held-out accuracy against chance 1/k
     epochs_to_99: list[int | None]  # per seed: first recorded epoch with train accuracy >= 0.99, or None
     diverged_at: list[int | None]  # per seed: first recorded epoch whose loss was NaN or infinite, or None
 
@@ -97,6 +116,7 @@ class MemorizeResult:
     claims: list[Claim]
     seconds: float  # wall time of the whole study
     device: str
+    threads: int = 1  # threads the study ran on (--threads, or chosen)
 
 
 @dataclass
@@ -130,6 +150,32 @@ def member_seed(config: MemorizeConfig, seed_index: int, n_features: int) -> int
     return derive_seed(config.seed, 4, seed_index, n_features)
 
 
+def _summary(c: MemorizeConfig, d: int, tr: np.ndarray, he: np.ndarray, epochs: np.ndarray,
+             diverged: np.ndarray) -> FeatureSummary:
+    """Final numbers of one feature count from its train and held-out curves ``[S, T]``, over the seeds whose
+    networks did not diverge (NaN throughout when every one did)."""
+    from scipy import stats
+
+    ok = diverged < 0  # [S]
+    final_tr, final_he = tr[ok, -1], he[ok, -1]
+
+    def spread(values):
+        return (float(values.mean()), float(values.min()), float(values.max())) if values.size else (np.nan,) * 3
+
+    correct = int(round(float(final_he.sum()) * c.n_heldout))  # pooled over the seeds that did not diverge
+    n_params = MLPSpec.from_hidden(d, c.hidden, c.n_classes).n_params
+    bound = 2 * c.n_samples + d
+    return FeatureSummary(
+        n_features=d, n_params=n_params, zhang_bound=bound, params_over_bound=n_params / bound,
+        **dict(zip(("train_accuracy_mean", "train_accuracy_min", "train_accuracy_max"), spread(final_tr))),
+        **dict(zip(("heldout_accuracy_mean", "heldout_accuracy_min", "heldout_accuracy_max"), spread(final_he))),
+        heldout_p_value=(float(stats.binomtest(correct, final_he.size * c.n_heldout, 1 / c.n_classes).pvalue)
+                         if final_he.size else np.nan),
+        epochs_to_99=[_first_epoch_at(tr[j], epochs, 0.99) if ok[j] else None for j in range(len(ok))],
+        diverged_at=[int(e) if e >= 0 else None for e in diverged],
+    )
+
+
 def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | None:
     hit = np.flatnonzero(acc >= level)
     return int(epochs[hit[0]]) if hit.size else None
@@ -147,9 +193,9 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     """
     # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
     import torch
-    from scipy import stats
 
     from nnprobe.nn import Ensemble, Trainer, resolve_device
+    from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
     device = resolve_device(config.device)
@@ -170,41 +216,22 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     def to_device(array):
         return torch.from_numpy(np.asarray(array)).to(device)
 
-    history = Trainer(model, train_cfg).fit(
-        to_device(data.features), to_device(np.tile(data.labels, (len(sizes), 1))),  # [n, d_max], [F*S, n]
-        x_eval=to_device(data.heldout_features), y_eval=to_device(np.tile(data.heldout_labels, (len(sizes), 1))),
-        progress=progress,
-    )
+    threads = resolve_threads(c.threads, step_flops((sizes[-1], *c.hidden, c.n_classes), len(sizes) * S,
+                                                    c.batch_size or c.n_samples))
+    with using_threads(threads):
+        history = Trainer(model, train_cfg).fit(
+            to_device(data.features), to_device(np.tile(data.labels, (len(sizes), 1))),  # [n, d_max], [F*S, n]
+            x_eval=to_device(data.heldout_features), y_eval=to_device(np.tile(data.heldout_labels, (len(sizes), 1))),
+            progress=progress,
+        )
     T = len(history.epochs)
     train_acc = history.train_accuracy.T.reshape(len(sizes), S, T)  # [F, S, T], feature counts ascending
     held_acc = history.heldout_accuracy.T.reshape(len(sizes), S, T)
     losses = history.loss.T.reshape(len(sizes), S, T)
-    diverged = history.diverged_epoch.reshape(len(sizes), S)[np.argsort(order)]  # [F, S], user's order
     back = np.argsort(order)  # from ascending order back to the order the user gave
+    diverged = history.diverged_epoch.reshape(len(sizes), S)[back]  # [F, S]
     tr_all, he_all = train_acc[back], held_acc[back]
-    summaries = []
-    for i, d in enumerate(c.n_features):
-        tr, he = tr_all[i], he_all[i]  # [S, T]
-        held_sum = float(he[:, -1].sum())  # NaN when a network diverged: no test then
-        p_value = (float(stats.binomtest(int(round(held_sum * c.n_heldout)), c.n_seeds * c.n_heldout,
-                                         1 / c.n_classes).pvalue) if np.isfinite(held_sum) else float("nan"))
-        n_params = MLPSpec.from_hidden(d, c.hidden, c.n_classes).n_params
-        bound = 2 * c.n_samples + d
-        summaries.append(FeatureSummary(
-            n_features=d,
-            n_params=n_params,
-            zhang_bound=bound,
-            params_over_bound=n_params / bound,
-            train_accuracy_mean=float(tr[:, -1].mean()),
-            train_accuracy_min=float(tr[:, -1].min()),
-            train_accuracy_max=float(tr[:, -1].max()),
-            heldout_accuracy_mean=float(he[:, -1].mean()),
-            heldout_accuracy_min=float(he[:, -1].min()),
-            heldout_accuracy_max=float(he[:, -1].max()),
-            heldout_p_value=p_value,
-            epochs_to_99=[_first_epoch_at(tr[j], history.epochs, 0.99) for j in range(c.n_seeds)],
-            diverged_at=[int(e) if e >= 0 else None for e in diverged[i]],
-        ))
+    summaries = [_summary(c, d, tr_all[i], he_all[i], history.epochs, diverged[i]) for i, d in enumerate(c.n_features)]
     result = MemorizeResult(
         config=c,
         chance=1 / c.n_classes,
@@ -216,6 +243,7 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
         claims=[],
         seconds=0.0,
         device=str(device),
+        threads=threads,
     )
     result.claims = check_claims(result)
     result.seconds = time.perf_counter() - t0
@@ -225,13 +253,8 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
 def check_claims(result: MemorizeResult) -> list[Claim]:
     """The seed's claims and ours, each judged on the measured numbers; none is tested on a run where a network
     diverged (its numbers measure the learning rate, not memorisation)."""
-    claims = _judge(result)
-    diverged = [(s.n_features, e) for s in result.summaries for e in s.diverged_at if e is not None]
-    if diverged:
-        first = min(e for _, e in diverged)
-        return not_tested(claims, f"{len(diverged)} of {len(result.summaries) * result.config.n_seeds} networks "
-                                  f"diverged (loss NaN or infinite by epoch {first}): lower --lr")
-    return claims
+    return unless_diverged(_judge(result), [e for s in result.summaries for e in s.diverged_at if e is not None],
+                           len(result.summaries) * result.config.n_seeds, what="networks", fix="lower --lr")
 
 
 def _judge(result: MemorizeResult) -> list[Claim]:
@@ -250,12 +273,16 @@ def _judge(result: MemorizeResult) -> list[Claim]:
 
     finals = [s.train_accuracy_mean for s in summ]
     drops = [b - a for a, b in zip(finals[:-1], finals[1:])]
+    shown = ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals))
+    constant = len(summ) >= 2 and max(finals) - min(finals) <= 0.01
     claims.append(Claim(
         "seed", "More features give a higher final train accuracy.",
-        None if len(summ) < 2 else bool(finals[-1] - finals[0] > 0.02 and min(drops) > -0.01),
+        None if len(summ) < 2 or constant else bool(finals[-1] - finals[0] > 0.02 and min(drops) > -0.01),
         "not tested: only one feature count" if len(summ) < 2 else
-        "final mean train accuracy: " + ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals))
-        + " (it must rise by more than 0.02 overall and never fall by more than 0.01)",
+        f"not tested: the final accuracies are the same at every feature count ({shown}), so this run cannot show "
+        "a rise; sweep fewer features" if constant else
+        f"final mean train accuracy: {shown} (it must rise by more than 0.02 overall and never fall by more than "
+        "0.01)",
     ))
 
     big = [s for s in summ if s.n_features >= 240]
