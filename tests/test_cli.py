@@ -259,3 +259,18 @@ def test_a_sweep_that_cannot_fit_is_refused_with_at_least_its_input_matrix(monke
     result = runner.invoke(app, ["memorize", "--seeds", "1000", "--samples", "1000000", "--features", "100000"])
     estimate = float(re.search(r"needs about ([\d.]+) GiB", result.stderr).group(1))
     assert result.exit_code == 2 and estimate >= 1e6 * 1e5 * 4 / 2**30  # the float32 features alone: 372.5 GiB
+
+
+def test_output_to_a_full_device_or_an_ascii_terminal_is_one_line_or_escaped(tmp_path):
+    exe = [sys.executable, "-m", "nnprobe"]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([*exe, "describe", "sklearn:wine", "--json"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.strip() == "error: cannot write the output: No space left on device."
+    labels = tmp_path / "t.csv"
+    labels.write_text("a,kind\n1,中文\n2,line\u2028break\n3,中文\n", encoding="utf-8")
+    env = {**__import__("os").environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([*exe, "describe", str(labels), "--target", "kind"], capture_output=True, text=True,
+                          timeout=120, env=env, encoding="ascii")
+    assert done.returncode == 0, done.stderr
+    assert "\\u4e2d\\u6587" in done.stdout and "line\\u2028break" in done.stdout  # escapes, not a crash

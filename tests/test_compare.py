@@ -297,3 +297,12 @@ def test_report_text_has_no_python_reprs_or_float_noise(planted, tmp_path, score
         text = people_text(build(compare.run(config)))
         for pattern in PYTHON_NOISE:
             assert not re.search(pattern, text), (pattern, re.search(pattern, text), text)
+
+
+def test_metrics_beyond_what_their_differences_can_hold_are_refused(tmp_path):
+    from nnprobe.data.predictions import load_pair
+    from nnprobe.errors import DataError
+
+    (tmp_path / "q.csv").write_text("id,a,b\n1,0.5,1e200\n2,0.25,0.5\n3,0.75,0.5\n")
+    with pytest.raises(DataError, match=r"'b' has 1 value\(s\) beyond ±1e\+100"):
+        load_pair(str(tmp_path / "q.csv"), kind="per-query", a_col="a", b_col="b")

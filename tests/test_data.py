@@ -202,3 +202,21 @@ def test_a_test_set_with_the_same_columns_in_another_order_is_put_in_order(tmp_p
     other = load(write_csv(tmp_path, "a,c,y\n1,2,x\n", "other.csv"), target="y", min_classes=1)
     with pytest.raises(DataError, match="missing 'b'; unexpected 'c'"):
         align(train, other)
+
+
+def test_the_offending_cell_of_a_text_column_is_named(tmp_path):
+    path = write_csv(tmp_path, "a,y\n0.5,x\n0.25,y\nabc,x\n")
+    with pytest.raises(DataError, match=r"'a' are not numeric \(e.g. 'abc' in 'a', row 3\)"):
+        load(path, target="y")
+
+
+def test_a_path_too_long_for_the_file_system_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="cannot be used: File name too long"):
+        load(str(tmp_path / ("p" * 300 + ".csv")), target="y")
+
+
+def test_a_parquet_target_of_bytes_is_read_as_text(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [b"cat", b"\xffdog", b"cat", b"\xffdog"]})
+    frame.to_parquet(tmp_path / "b.parquet")
+    ds = load(str(tmp_path / "b.parquet"), target="y")
+    assert ds.class_names == ["\\xffdog", "cat"]  # undecodable bytes shown as escapes, never a crash

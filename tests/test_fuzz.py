@@ -147,6 +147,8 @@ HOSTILE_FILES = {
     "control-labels.csv": "a,\x1b[31mb,y\n" + ROWS.replace(",a\n", ",\x1b[2Jred\n").replace(",b\n", ",\u202eblue\n"),
     "not-csv.parquet": "a,b,y\n1,2,a\n",
     "one-feature.csv": "a,y\n" + "".join(f"{i % 7},{'ab'[i % 2]}\n" for i in range(40)),
+    "near-float32-limit.csv": "a,b,y\n" + "".join(f"{(-1) ** i * 3.3e38},{i % 5},{'ab'[i % 2]}\n" for i in range(40)),
+    "line-separators.csv": "a,b,y\n" + ROWS.replace(",a\n", ",x\u2028y\n"),
 }
 EXPECTED = {
     "empty.csv": "is empty", "header-only.csv": "no data rows", "binary.csv": "no data rows",
@@ -155,6 +157,7 @@ EXPECTED = {
     "duplicate-columns.csv": "duplicate column names", "no-target.csv": "has no column 'y'",
     "bom-and-quotes.csv": None, "latin1.csv": "not UTF-8 text", "mathtext-names.csv": None,
     "control-labels.csv": None, "not-csv.parquet": "cannot read", "one-feature.csv": None,
+    "near-float32-limit.csv": None, "line-separators.csv": None,
 }
 
 
@@ -176,7 +179,8 @@ def assert_contract(result, what, expected=None):
     assert "Traceback" not in result.output, what
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: "), (what, result.stderr)
-    assert "\x1b[" not in result.stdout, what  # terminal escapes from the data never reach the terminal
+    for raw in ("\x1b[", "\u2028", "\u202e"):  # control characters from the data never reach the terminal
+        assert raw not in result.stdout, (what, raw)
     assert "note:" not in result.stderr, (what, result.stderr)  # strings drawn literally: no glyph warnings
     if expected is not ...:
         assert (result.exit_code == 0) if expected is None else (expected in result.stderr), (what, result.stderr)
@@ -191,7 +195,8 @@ def test_hostile_files_through_describe_and_compare(hostile, name):
 
 
 @pytest.mark.parametrize("name", ["nan.csv", "one-class.csv", "huge-values.csv", "mathtext-names.csv",
-                                  "control-labels.csv", "latin1.csv", "one-feature.csv"])
+                                  "control-labels.csv", "latin1.csv", "one-feature.csv", "near-float32-limit.csv",
+                                  "line-separators.csv"])
 def test_hostile_files_through_training_commands(hostile, name, tmp_path):
     path = str(hostile / name)
     result = runner.invoke(app, ["baseline", path, "--target", "y", "--small", "--epochs", "5", "--device", "cpu",

@@ -471,3 +471,11 @@ def test_a_default_name_never_replaces_a_run_that_took_it_first(tmp_path, monkey
     assert landed == (tmp_path / "runs/coin-20261201-093005-2").resolve()
     assert contents(first) == {**as_bytes(RUN), MANIFEST: (first / MANIFEST).read_bytes()}  # the first is intact
     assert json.loads((landed / "results.json").read_text()) == {"new": 1}
+
+
+def test_a_home_folder_name_is_expanded_and_staging_like_names_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    written = write_run(Path("~") / "run", NEW)
+    assert written[0].parent == (tmp_path / "run").resolve()  # not a folder named '~'
+    with pytest.raises(ConfigError, match="names like '.NAME.TOKEN.partial'"):
+        check_out(tmp_path / ".run.abcdefgh.partial")
