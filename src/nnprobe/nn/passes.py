@@ -12,10 +12,10 @@ product per group of members that read the same input columns, in the orientatio
 were measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests
 check every gradient against autograd (equal to rounding).
 
-Layouts: the first layer in one buffer ``[n, M*h1]`` (members side by side, each group's product writing its own
-columns, activated in place, later its gradient), which the next layer reads as member views ``[M, n, h1]``;
-further hidden activations member-major ``[M, n, h]``; outputs feature-major ``[M, o, n]``, as
-``Ensemble.forward_features_major`` gives them.
+Layouts: the first layer's pre-activations in one buffer ``[n, M*h1]`` (members side by side, each group's
+product writing its own columns; later their gradient, which the weight-gradient products read); every hidden
+activation member-major ``[M, n, h]``; outputs feature-major ``[M, o, n]``, as ``Ensemble.forward_features_major``
+gives them.
 """
 
 from __future__ import annotations
@@ -92,14 +92,16 @@ class SharedInputPasses:
         model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
         M = model.n_members
         like = dict(device=model.device, dtype=model.weights[0].dtype)
-        first_layer = torch.empty(n, M * h1, **like)  # [n, M*h1]: pre-activations, activations, their gradient
+        first_layer = torch.empty(n, M * h1, **like)  # [n, M*h1]: pre-activations, later their gradient
         first_members = first_layer.view(n, M, h1).transpose(0, 1)  # [M, n, h1], the same memory
         hidden = sizes[1:-1]
         buf = {
             "first": first_layer,
             "first_members": first_members,
-            # [M, n, h] per hidden layer: the first layer's activations are read in place, as its member view
-            "acts": ([first_members] if hidden else []) + [torch.empty(M, n, h, **like) for h in hidden[1:]],
+            # [M, n, h] per hidden layer, member-major and contiguous: the activation of the first layer is one
+            # strided pass out of [n, M*h1], after which every product and activation gradient reads contiguously
+            # (3.7 ms less per minibatch of 1,024 rows of 101 networks 100-32-2 than reading the strided view)
+            "acts": [torch.empty(M, n, h, **like) for h in hidden],
             "out": torch.empty(M, sizes[-1], n, **like),  # [M, o, n]
             "groups": [],
         }
@@ -131,8 +133,7 @@ class SharedInputPasses:
                 torch.addmm(g.bias, xs[:, : g.d], g.weight_t, out=g.z)
         if L == 1:  # no hidden layer: these are the outputs
             return buf["out"].copy_(buf["first_members"].transpose(1, 2))
-        self._forward_act(buf["first"], out=buf["first"])  # in place, over the contiguous buffer
-        a = buf["acts"][0]
+        a = self._forward_act(buf["first_members"], out=buf["acts"][0])  # [n, M*h1] -> member-major [M, n, h1]
         for layer in range(1, L):
             w, b = model.weights[layer], model.biases[layer]
             if layer < L - 1:  # hidden: [M, n, h] @ [M, h, h'] -> [M, n, h']
@@ -175,8 +176,8 @@ class SharedInputPasses:
                 torch.bmm(g, w, out=grad_a)
             if layer > 1:  # through the activation, in place
                 g = self._backward_act(grad_a, a, out=grad_a)
-        if L > 1:  # through the first activation, in place over its output, back into the [n, M*h1] layout
-            self._backward_act(grads[0], buf["first_members"], out=buf["first_members"])
+        if L > 1:  # through the first activation, then back into the [n, M*h1] layout of the weight gradient
+            buf["first_members"].copy_(self._backward_act(grads[0], buf["acts"][0], out=grads[0]))
         else:
             buf["first_members"].copy_(g.transpose(1, 2))
         for grp, product in zip(buf["groups"], products):  # [d, n] @ [n, S*h1]
