@@ -89,16 +89,6 @@ class CustomLinear(torch.nn.Module):
         return torch.tanh(self.fn.apply(x, self.weight, *self.extra))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Each check runs thousands of tiny forward passes, which a second thread only slows down (MKL's small matrix
-    # products ran 80x slower on two threads of a busy 2-core machine); the verdicts do not depend on it.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def batch():
     g = torch.Generator().manual_seed(0)

@@ -23,6 +23,7 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 import nnprobe
+from nnprobe.audit import AuditConfig
 from nnprobe.errors import ConfigError, UserInputError
 from nnprobe.studies import ARTICLES
 from nnprobe.studies.backprop import BackpropConfig
@@ -200,6 +201,7 @@ _c = functools.partial(default_of, ClusterConfig)
 _bl = functools.partial(default_of, BaselineConfig)
 _co = functools.partial(default_of, CoinConfig)
 _cm = functools.partial(default_of, CompareConfig)
+_a = functools.partial(default_of, AuditConfig)
 
 
 def about(study: str, text: str) -> str:
@@ -533,3 +535,53 @@ def compare(
                           alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts"), discordance=discordance,
                           base_accuracy=base_accuracy, seed=seed)
     run_and_report("compare", config, study.run, report_compare.build, out=out, json_out=json_out, quiet=quiet)
+
+
+@app.command(help="Did your model learn something real from your data? Baselines and leakage checks, two batched "
+                  "permutation tests, the memorisation gap and shortcuts proven by retraining, in one verdict: "
+                  "LEARNED, MEMORISED, SHORTCUT or NO SIGNAL.")
+@user_errors
+def audit(
+    data: Annotated[str | None, typer.Argument(help="A .csv/.parquet file (with --target), sklearn:NAME or "
+                                               "synth:NAME?key=value&... [default: sklearn:breast_cancer]")] = None,
+    target: Annotated[str | None, typer.Option(help="Class column of a data file.")] = None,
+    test: Annotated[str | None, typer.Option(help="A separate held-out file with the same columns [default: "
+                                             "cross-validation on DATA].")] = None,
+    model: Annotated[str | None, typer.Option(help="The model: mlp:64-32, sklearn:NAME?param=value&..., "
+                                              "python:package.module:factory or a .skops file."
+                                              + _a("model"))] = None,
+    predictions: Annotated[str | None, typer.Option(help="Precomputed predictions of the --test rows (a y_pred column) "
+                                                    "instead of a model: checks that need retraining are skipped.")] = None,
+    id_col: Annotated[str | None, typer.Option("--id", help="A column of row ids: not a feature; matches "
+                                               "--predictions to the --test rows." + _a("id_col"))] = None,
+    permutations: Annotated[int | None, typer.Option(help="Permutations of each permutation test."
+                                                     + _a("n_permutations"))] = None,
+    cv: Annotated[int | None, typer.Option(help="Cross-validation folds without --test." + _a("cv"))] = None,
+    alpha: Annotated[float | None, typer.Option(help="Significance level of the permutation tests."
+                                                + _a("alpha"))] = None,
+    max_gap: Annotated[float | None, typer.Option(help="Train minus held-out accuracy from which the fit counts as "
+                                                  "memorised." + _a("max_gap"))] = None,
+    feature_permutations: Annotated[int | None, typer.Option(help="Permutations of test 2 (features permuted within "
+                                                             "classes); 0 skips it." + _a("feature_permutations"))] = None,
+    max_rows: Annotated[int | None, typer.Option(help="Rows for the leakage checks; larger data is sampled."
+                                                 + _a("max_rows"))] = None,
+    fail_on: Annotated[str | None, typer.Option(help="Exit with code 3 when the verdict or a check reaches fail or "
+                                                "warn (for CI), or never." + _a("fail_on"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    from nnprobe import audit as study
+    from nnprobe.report import audit as report_audit
+
+    config = build_config(study.AuditConfig, small, data=data, target=target, test=test, model=model,
+                          predictions=predictions, id_col=id_col, n_permutations=permutations, cv=cv, alpha=alpha,
+                          max_gap=max_gap, feature_permutations=feature_permutations, max_rows=max_rows,
+                          fail_on=fail_on, seed=seed, device=device, threads=threads)
+    result = run_and_report("audit", config, study.run, report_audit.build, out=out, json_out=json_out, quiet=quiet)
+    if study.reaches(result.verdict, config.fail_on):
+        raise typer.Exit(3)

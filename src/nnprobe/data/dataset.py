@@ -18,6 +18,7 @@ class Dataset:
     feature_names : one name per column of X
     class_names : one name per class index (empty for regression)
     source : where the data came from, in words (a path, ``sklearn:wine``, ``synth:gaussian?...``)
+    ids : optional text ids of the rows (a file's id column, which is then not a feature)
     """
 
     X: np.ndarray
@@ -25,6 +26,7 @@ class Dataset:
     feature_names: list[str]
     class_names: list[str] = field(default_factory=list)
     source: str = ""
+    ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
@@ -33,6 +35,8 @@ class Dataset:
             raise DataError(f"features {self.X.shape} and target {self.y.shape} do not line up row by row.")
         if len(self.feature_names) != self.X.shape[1]:
             raise DataError(f"{len(self.feature_names)} feature names for {self.X.shape[1]} feature columns.")
+        if self.ids is not None and len(self.ids) != self.X.shape[0]:
+            raise DataError(f"{len(self.ids)} row ids for {self.X.shape[0]} rows.")
 
     @property
     def is_classification(self) -> bool:
@@ -53,7 +57,7 @@ class Dataset:
     def subset(self, rows: np.ndarray, *, source_suffix: str = "") -> Dataset:
         """The rows ``rows`` as a new Dataset with the same names."""
         return Dataset(self.X[rows], self.y[rows], list(self.feature_names), list(self.class_names),
-                       self.source + source_suffix)
+                       self.source + source_suffix, None if self.ids is None else self.ids[rows])
 
     def describe(self) -> dict:
         """A JSON-ready summary: source, shape and class counts."""
@@ -130,7 +134,7 @@ def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
     """
     if train.feature_names != test.feature_names and sorted(train.feature_names) == sorted(test.feature_names):
         order = [test.feature_names.index(c) for c in train.feature_names]  # the same columns in another order
-        test = Dataset(test.X[:, order], test.y, list(train.feature_names), test.class_names, test.source)
+        test = Dataset(test.X[:, order], test.y, list(train.feature_names), test.class_names, test.source, test.ids)
     if train.feature_names != test.feature_names:
         missing = [c for c in train.feature_names if c not in test.feature_names]
         extra = [c for c in test.feature_names if c not in train.feature_names]
@@ -145,4 +149,4 @@ def align(train: Dataset, test: Dataset) -> tuple[Dataset, Dataset]:
         raise DataError(f"the test data has class(es) the training data lacks: {shown}. A model trained on it can "
                         "never predict them: drop those test rows or add training rows of those classes.")
     remap = np.array([train.class_names.index(c) for c in test.class_names], dtype=np.int64)
-    return train, Dataset(test.X, remap[test.y], test.feature_names, list(train.class_names), test.source)
+    return train, Dataset(test.X, remap[test.y], test.feature_names, list(train.class_names), test.source, test.ids)

@@ -28,18 +28,19 @@ SKLEARN_SETS = ("breast_cancer", "digits", "wine", "iris")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def load(spec: str, *, target: str | None = None, min_classes: int = 2) -> Dataset:
+def load(spec: str, *, target: str | None = None, min_classes: int = 2, id_col: str | None = None) -> Dataset:
     """The Dataset named by ``spec`` (see the module docstring); ``target`` names the class column of a file.
 
     ``min_classes``: the fewest classes a file may hold (2 for data to train on; 1 for a test file, which may
-    hold rows of one class only).
+    hold rows of one class only). ``id_col``: a column of row ids, when the file has it: kept as the Dataset's
+    ``ids``, not a feature.
     """
     spec = str(spec).strip()
     if spec.startswith("sklearn:"):
         return load_sklearn(spec.removeprefix("sklearn:"))
     if spec.startswith("synth:"):
         return load_synthetic(spec.removeprefix("synth:"))
-    return load_table(spec, target=target, min_classes=min_classes)
+    return load_table(spec, target=target, min_classes=min_classes, id_col=id_col)
 
 
 def load_sklearn(name: str) -> Dataset:
@@ -138,15 +139,16 @@ def _reject_duplicate_columns(names: list[str], path: Path | str) -> None:
         )
 
 
-def load_table(path_text: str, *, target: str | None, min_classes: int = 2) -> Dataset:
-    """A CSV or Parquet file with class column ``target``; all other columns must be numeric features."""
+def load_table(path_text: str, *, target: str | None, min_classes: int = 2, id_col: str | None = None) -> Dataset:
+    """A CSV or Parquet file with class column ``target`` (and optionally an id column ``id_col``); all other
+    columns must be numeric features."""
     path = Path(path_text).expanduser()
     frame = _read_table(path)
-    return from_frame(frame, target=target, source=str(path), min_classes=min_classes)
+    return from_frame(frame, target=target, source=str(path), min_classes=min_classes, id_col=id_col)
 
 
 def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data frame",
-               min_classes: int = 2) -> Dataset:
+               min_classes: int = 2, id_col: str | None = None) -> Dataset:
     """Validate a DataFrame and turn it into a classification Dataset with class column ``target``.
 
     Features must be numeric and finite in float32, the engine's precision (values beyond about 3.4e38 are
@@ -163,7 +165,10 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
                         + f" Its columns are {_list(columns)}.")
     if frame.shape[0] == 0:
         raise DataError(f"{source} has no data rows: add rows.")
-    features = [c for c in columns if c != target]
+    ids = None
+    if id_col is not None and id_col in columns and id_col != target:
+        ids = read_ids(frame, id_col, source).to_numpy(dtype=object)
+    features = [c for c in columns if c not in (target, id_col if ids is not None else None)]
     if not features:
         raise DataError(f"{source} has only the target column {target!r}: add feature columns.")
     bad = [c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
@@ -200,7 +205,38 @@ def from_frame(frame: pd.DataFrame, *, target: str | None, source: str = "data f
             f"{source}: target column {target!r} has a single class ({class_names[0]!r}): a classifier needs at least "
             "two. Check the column or the rows selected."
         )
-    return Dataset(X32, y, features, class_names, source)
+    return Dataset(X32, y, features, class_names, source, ids)
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as text, whole floats without '.0': 7, 7.0 and '7' in different files agree (up to 2^53, where
+    doubles stop holding every whole number; larger floats stay as Python writes them, e.g. 1e+39)."""
+    text = series.astype(str)
+    if pd.api.types.is_float_dtype(series):
+        whole = ((np.mod(series, 1) == 0) & (np.abs(series) <= 2**53)).to_numpy()
+        text[whole] = series[whole].astype(np.int64).astype(str)
+    return text
+
+
+def read_ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
+    """The id column as text; missing or blank ids and duplicates are errors."""
+    columns = [str(c) for c in frame.columns]
+    if id_col not in columns:
+        raise DataError(f"{source} has no id column {id_col!r}.{closest(id_col, columns)} Its columns are "
+                        f"{_list(columns)}; name the right one with the matching option.")
+    raw = frame[frame.columns[columns.index(id_col)]]
+    missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise DataError(f"{source}: column {id_col!r} has {len(rows)} missing or blank id(s) (data rows "
+                        f"{', '.join(str(r + 1) for r in rows[:3])}{', ...' if len(rows) > 3 else ''}): give every "
+                        "example an id, or drop those rows from both files.")
+    ids = as_text(raw)
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        raise DataError(f"{source}: {len(dup)} id(s) appear more than once in column {id_col!r} (e.g. "
+                        f"{', '.join(repr(d) for d in dup[:3])}): each example needs one row.")
+    return ids
 
 
 def _label(value) -> str:

@@ -4,6 +4,9 @@ Two files, one per model, each with columns ``id``, ``y_true``, ``y_pred`` and o
 score for the positive class, used when both files have it and there are two classes); or one
 file with ``id``, ``y_true`` and one prediction column per model. Per-query metrics (e.g. NDCG of each search
 query): columns ``id`` and ``metric`` in each file, or two metric columns of one file.
+
+One model's predictions of a held-out file (``nnprobe audit --predictions``): ``y_pred`` (a class of the data)
+and/or one column ``proba_<class>`` per class, and optionally ``id``, matched to the held-out file's id column.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnprobe.data.loaders import _list, _read_table
+from nnprobe.data.loaders import _list, _read_table, as_text, read_ids
+from nnprobe.data.dataset import Dataset
 from nnprobe.errors import DataError, closest
 
 
@@ -50,39 +54,12 @@ def _column(frame: pd.DataFrame, name: str, source: str, role: str) -> pd.Series
     return frame[name]
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    """Values as text, whole floats without '.0': 7, 7.0 and '7' in different files agree (up to 2^53, where
-    doubles stop holding every whole number; larger floats stay as Python writes them, e.g. 1e+39)."""
-    text = series.astype(str)
-    if pd.api.types.is_float_dtype(series):
-        whole = ((np.mod(series, 1) == 0) & (np.abs(series) <= 2**53)).to_numpy()
-        text[whole] = series[whole].astype(np.int64).astype(str)
-    return text
-
-
-def _ids(frame: pd.DataFrame, id_col: str, source: str) -> pd.Series:
-    """The id column as text; missing or blank ids and duplicates are errors."""
-    raw = _column(frame, id_col, source, "id")
-    missing = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise DataError(f"{source}: column {id_col!r} has {len(rows)} missing or blank id(s) (data rows "
-                        f"{', '.join(str(r + 1) for r in rows[:3])}{', ...' if len(rows) > 3 else ''}): give every "
-                        "example an id, or drop those rows from both files.")
-    ids = _as_text(raw)
-    dup = ids[ids.duplicated()].unique()
-    if len(dup):
-        raise DataError(f"{source}: {len(dup)} id(s) appear more than once in column {id_col!r} (e.g. "
-                        f"{', '.join(repr(d) for d in dup[:3])}): each example needs one row.")
-    return ids
-
-
 def _labels(series: pd.Series, source: str) -> pd.Series:
     """Labels compared as text, so that 1, 1.0 and '1' in different files agree; missing labels are an error."""
     if series.isna().any():
         raise DataError(f"{source}: column {series.name!r} has {int(series.isna().sum())} missing label(s): give a "
                         "label for every example (or drop those rows from both files).")
-    return _as_text(series)
+    return as_text(series)
 
 
 MAX_METRIC = 1e100  # |metric| or |score|: differences and squares of larger values overflow float64
@@ -119,7 +96,7 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
             raise DataError("one file compares two of its columns: name them with --a-col and --b-col "
                             "(or give two files, one per model).")
         frame = _read_table(Path(a))
-        ids = _ids(frame, id_col, a)
+        ids = read_ids(frame, id_col, a)
         _check_size(len(frame), a)
         if kind == "per-query":
             return PairedPredictions(ids.to_numpy(), None, _metric(_column(frame, a_col, a, "metric"), a, a_col),
@@ -129,7 +106,7 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
                                  _labels(_column(frame, b_col, a, "prediction"), a).to_numpy(), a_col, b_col, kind)
 
     fa, fb = _read_table(Path(a)), _read_table(Path(b))
-    ids_a, ids_b = _ids(fa, id_col, a), _ids(fb, id_col, b)
+    ids_a, ids_b = read_ids(fa, id_col, a), read_ids(fb, id_col, b)
     only_a, only_b = sorted(set(ids_a) - set(ids_b)), sorted(set(ids_b) - set(ids_a))
     if only_a or only_b:
         parts = [f"{len(x)} id(s) only in {src} (e.g. {', '.join(repr(i) for i in x[:3])})"
@@ -161,3 +138,69 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
     predicted = [_labels(_column(frame, pred_col, source, "prediction"), source).to_numpy()
                  for frame, source in ((fa, a), (fb, b))]
     return PairedPredictions(fa.index.to_numpy(), true_a.to_numpy(), *predicted, *names, kind, *scores, score_note)
+
+
+PROBA_PREFIX = "proba_"
+PROBA_SUM_TOL = 0.01  # rows of rounded probabilities (e.g. to 3 decimals) may sum to 1 +- a few thousandths
+
+
+@dataclass
+class HeldOutPredictions:
+    """One model's predictions of the rows of a held-out Dataset, in that Dataset's row order."""
+
+    predicted: np.ndarray  # [n] class indices
+    probabilities: np.ndarray | None  # [n, k] or None
+    matched_by: str  # "id column 'id'" or "row order"
+
+
+def load_heldout_predictions(path: str, test: Dataset, *, id_col: str = "id") -> HeldOutPredictions:
+    """Predictions of ``test``'s rows from the file at ``path``: matched by ``id_col`` when both have it, else by
+    row order; classes are ``test``'s class names."""
+    frame = _read_table(Path(path).expanduser())
+    frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    names = test.class_names
+    proba_cols = [PROBA_PREFIX + name for name in names]
+    has_proba = [c in frame.columns for c in proba_cols]
+    if "y_pred" not in frame.columns and not all(has_proba):
+        raise DataError(f"{path} has no column 'y_pred' (nor one {PROBA_PREFIX}<class> column per class: "
+                        f"{', '.join(proba_cols[:4])}{', ...' if len(names) > 4 else ''}): give one predicted class "
+                        f"per held-out row. Its columns are {_list(list(frame.columns))}.")
+    if id_col in frame.columns:
+        if test.ids is None:
+            raise DataError(f"{path} has an id column {id_col!r} but the held-out file does not: add the ids to the "
+                            "held-out file, or drop the column to match rows by order.")
+        ids = read_ids(frame, id_col, path)
+        wanted = pd.Index(test.ids)
+        missing, extra = wanted.difference(ids), pd.Index(ids).difference(wanted)
+        if len(missing) or len(extra):
+            parts = [f"{len(x)} id(s) {where} (e.g. {', '.join(repr(i) for i in x[:3])})"
+                     for x, where in ((missing, "of the held-out file have no prediction"),
+                                      (extra, "are not in the held-out file")) if len(x)]
+            raise DataError(f"{path}: " + "; ".join(parts) + ": give one prediction per held-out row.")
+        frame = frame.set_index(ids.to_numpy()).loc[wanted]
+        matched_by = f"id column {id_col!r}"
+    else:
+        if len(frame) != test.n_samples:
+            raise DataError(f"{path} has {len(frame)} rows and the held-out file {test.n_samples}: give one "
+                            "prediction per held-out row, in the same order (or match them by an id column).")
+        matched_by = "row order"
+    probabilities = None
+    if all(has_proba):
+        probabilities = frame[proba_cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(probabilities) | (probabilities < 0) | (probabilities > 1)
+        off = np.abs(probabilities.sum(axis=1) - 1) > PROBA_SUM_TOL
+        if bad.any() or off.any():
+            row = int(np.flatnonzero(bad.any(axis=1) | off)[0])
+            raise DataError(f"{path}: the {PROBA_PREFIX}<class> columns must be probabilities in [0, 1] summing to "
+                            f"1 in every row; row {row + 1} holds {probabilities[row].tolist()}.")
+    index = {name: i for i, name in enumerate(names)}
+    if "y_pred" in frame.columns:
+        predicted = _labels(frame["y_pred"], path).to_numpy()
+        unknown = sorted({p for p in predicted if p not in index})
+        if unknown:
+            raise DataError(f"{path} predicts class(es) the data lacks: {', '.join(map(repr, unknown[:5]))} (the "
+                            f"classes are {_list(names)}).")
+        predicted = np.array([index[p] for p in predicted], dtype=np.int64)
+    else:
+        predicted = probabilities.argmax(axis=1)
+    return HeldOutPredictions(predicted, probabilities, matched_by)

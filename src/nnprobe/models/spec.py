@@ -1,0 +1,167 @@
+"""``--model`` on the command line: which model a text names, validated with a one-line error that lists the
+allowed forms. Never pickle: a ``.skops`` file is loaded by ``skops.io`` with its type check, and files holding
+types it does not trust are refused."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from nnprobe.errors import ConfigError, closest
+from nnprobe.nn.config import TrainConfig
+
+FORMS = ("mlp:64-32 (the default: nnprobe's MLP, hidden sizes after the colon), sklearn:NAME?param=value&... "
+         "(any scikit-learn classifier, e.g. sklearn:HistGradientBoostingClassifier?max_depth=3), "
+         "python:package.module:factory (a function of yours that returns the model), or path/to/model.skops")
+DEFAULT = "mlp:64-32"
+TRAINING_KEYS = {"epochs": int, "lr": float, "batch_size": int, "optimizer": str, "weight_decay": float}
+
+
+def _refuse(text: str, why: str) -> ConfigError:
+    return ConfigError(f"--model {text!r}: {why}. Give one of: {FORMS}.")
+
+
+def _value(raw: str):
+    """A query value as Python: numbers, True/False/None, quoted or bare strings."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def _training(text: str, options: dict) -> TrainConfig:
+    """The training recipe from ``epochs``, ``lr``, ``batch_size``, ``optimizer``, ``weight_decay`` options."""
+    recipe = {"epochs": 30, "lr": 1e-3, "batch_size": 256}  # an MLP's epochs, unless given, follow the data
+    for key, kind in TRAINING_KEYS.items():
+        if key in options:
+            value = options.pop(key)
+            if not isinstance(value, kind) and not (kind is float and isinstance(value, int)):
+                raise _refuse(text, f"{key}={value!r} must be {'a whole number' if kind is int else kind.__name__}")
+            recipe[key] = value
+    return TrainConfig(**recipe)
+
+
+def from_spec(text: str, *, n_features: int, class_names: list[str], device: str = "cpu"):
+    """The Model that ``text`` names, for data of ``n_features`` features and the classes ``class_names``."""
+    n_classes = len(class_names)
+    text = str(text).strip()
+    kind, _, rest = text.partition(":")
+    body, _, query = rest.partition("?")
+    options = {k: _value(v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    if text.endswith(".skops"):
+        return _skops(text, class_names)
+    if kind == "mlp":
+        return _mlp(text, body, options, n_features, n_classes, device)
+    if kind == "sklearn":
+        return _sklearn(text, body, options, class_names)
+    if kind == "python":
+        return _python(text, body, options, class_names)
+    raise _refuse(text, "is not a model this version knows")
+
+
+def _mlp(text, body, options, n_features, n_classes, device):
+    from nnprobe.models.adapters import MLPModel
+
+    try:
+        hidden = tuple(int(h) for h in body.split("-")) if body else (64, 32)
+    except ValueError:
+        raise _refuse(text, f"the hidden sizes {body!r} must be dash-separated whole numbers, e.g. mlp:64-32") from None
+    activation = str(options.pop("activation", "relu"))
+    auto_epochs = "epochs" not in options  # the default: epochs from the size of the training set
+    config = _training(text, options)
+    if options:
+        raise _refuse(text, f"unknown option(s) {', '.join(options)}: the MLP takes activation and "
+                            f"{', '.join(TRAINING_KEYS)}")
+    return MLPModel(hidden, n_features=n_features, n_classes=n_classes, activation=activation, config=config,
+                    auto_epochs=auto_epochs, device=device)
+
+
+def _sklearn(text, name, options, class_names):
+    from sklearn.utils import all_estimators
+
+    from nnprobe.models.adapters import SklearnModel
+
+    classifiers = dict(all_estimators(type_filter="classifier"))
+    if name not in classifiers:
+        raise _refuse(text, f"{name!r} is not a scikit-learn classifier.{closest(name, classifiers)}")
+    try:
+        estimator = classifiers[name]()
+    except TypeError:
+        raise _refuse(text, f"{name} needs other estimators to be built (a meta-estimator): give it through "
+                            "python:package.module:factory") from None
+    known = estimator.get_params(deep=False)
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        raise _refuse(text, f"{name} has no parameter {unknown[0]!r}.{closest(unknown[0], known)} Its parameters "
+                            f"are {', '.join(known)}")
+    estimator.set_params(**options)
+    try:
+        estimator._validate_params()  # scikit-learn's own check of each parameter's type and range
+    except (ValueError, TypeError) as exc:
+        raise _refuse(text, str(exc).strip().splitlines()[0].rstrip(".")) from None
+    return SklearnModel(estimator, class_names=class_names)
+
+
+def _python(text, target, options, class_names):
+    from nnprobe.models.adapters import FunctionModel, SklearnModel, TorchModel, module_factory
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise _refuse(text, "python: needs package.module:factory, e.g. python:mymodels:make_model")
+    sys.path.insert(0, str(Path.cwd()))  # the user's own code, as `uvicorn module:app` finds it
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as exc:
+        raise _refuse(text, f"cannot import {module_name!r} ({exc})") from None
+    except AttributeError:
+        raise _refuse(text, f"{module_name} has no {attribute!r}") from None
+    finally:
+        sys.path.pop(0)
+    recipe = _training(text, options)
+    if options:
+        raise _refuse(text, f"unknown option(s) {', '.join(options)}: a torch module takes {', '.join(TRAINING_KEYS)}")
+    try:
+        made = factory()
+    except Exception as exc:  # the user's code: anything it raises is reported, in one line
+        raise _refuse(text, f"{attribute}() raised {type(exc).__name__}: {exc}") from None
+    n_classes = len(class_names)
+    if hasattr(made, "fit") and hasattr(made, "predict"):
+        return SklearnModel(made, class_names=class_names, fitted=hasattr(made, "classes_"))
+    if _is_torch_module(made):
+        return TorchModel(module_factory(made), n_classes=n_classes, config=recipe, name=text,
+                          n_params=sum(p.numel() for p in made.parameters()))
+    if callable(made):
+        return FunctionModel(made, n_classes=n_classes, name=text)
+    raise _refuse(text, f"{attribute}() returned a {type(made).__name__}, not a scikit-learn estimator, a "
+                        "torch.nn.Module or a predict_proba function")
+
+
+def _is_torch_module(obj) -> bool:
+    import torch
+
+    return isinstance(obj, torch.nn.Module)
+
+
+def _skops(text, class_names):
+    from skops import io as skops_io
+
+    from nnprobe.models.adapters import SklearnModel
+
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"--model {text!r}: the .skops file does not exist: check the path.")
+    try:
+        untrusted = skops_io.get_untrusted_types(file=path)
+    except Exception as exc:  # not a skops file, or a damaged one
+        raise ConfigError(f"--model {text!r} cannot be read as a .skops file ({type(exc).__name__}: {exc}).") from None
+    if untrusted:
+        raise ConfigError(f"--model {text!r} holds types that skops does not trust: {', '.join(untrusted)}. nnprobe "
+                          "never loads untrusted types: save the model with scikit-learn's own types, or load it in "
+                          "your code and give it through python:package.module:factory.")
+    estimator = skops_io.load(path, trusted=None)
+    if not (hasattr(estimator, "predict") and hasattr(estimator, "classes_")):
+        raise ConfigError(f"--model {text!r} holds a {type(estimator).__name__}, not a fitted classifier.")
+    return SklearnModel(estimator, class_names=class_names, fitted=True)

@@ -1,0 +1,141 @@
+"""Tests of `nnprobe audit`: each verdict on data built to deserve it, every kind of model, the exit codes."""
+
+import json
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from nnprobe import audit
+from nnprobe.cli import app
+
+runner = CliRunner()
+B = 19  # the smallest p is 1/20 = 0.05: enough for alpha 0.05, quick enough for a test
+
+
+def table(tmp_path, X, y, name="data.csv"):
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).assign(label=np.array(["a", "b"])[y])
+    frame.to_csv(tmp_path / name, index=False)
+    return str(tmp_path / name)
+
+
+def test_random_labels_are_no_signal_though_a_big_network_memorises_them(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(240, 20)).astype(np.float32), rng.integers(0, 2, 240)
+    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:256?epochs=150&lr=0.01",
+                                    n_permutations=B, feature_permutations=0, device="cpu"))
+    assert r.verdict.label == "NO SIGNAL" and r.labels_test.p_value > 0.05
+    assert np.mean(r.labels_test.null_train) > 0.95  # the network fits shuffled labels almost perfectly
+    assert "memorised noise" in " ".join(r.verdict.reasons)
+
+
+def test_a_planted_leak_is_a_shortcut_and_without_it_the_model_is_at_the_baseline(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+    y = rng.integers(0, 2, 400)
+    X[:, 4] = y + rng.normal(scale=0.05, size=400)  # "balance_after_close": the label in disguise
+    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:32?epochs=40&lr=0.01",
+                                    n_permutations=B, feature_permutations=0, device="cpu"))
+    assert r.verdict.label == "SHORTCUT" and r.heldout_accuracy > 0.95
+    (shortcut,) = r.shortcuts
+    assert shortcut.column == "x4" and shortcut.confirmed
+    assert abs(shortcut.heldout_accuracy - r.majority_accuracy) < 0.1 and shortcut.p_value > 0.05
+    assert "Without 'x4'" in r.verdict.reasons[1]
+
+
+def test_real_data_is_learned_with_the_smallest_p_value_the_permutations_allow():
+    r = audit.run(audit.AuditConfig(data="sklearn:breast_cancer", n_permutations=B, device="cpu"))
+    assert r.verdict.label == "LEARNED" and r.labels_test.p_value == 1 / (B + 1)
+    assert r.heldout_accuracy > 0.93 and r.labels_test.smallest_p == 1 / (B + 1)
+    assert r.validation == "3-fold cross-validation" and r.features_test is not None
+
+
+def test_an_unpruned_tree_on_noisy_labels_memorises(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(600, 5)).astype(np.float32)
+    y = ((X[:, 0] + rng.normal(scale=1.0, size=600)) > 0).astype(np.int64)  # a real but noisy signal
+    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:DecisionTreeClassifier",
+                                    n_permutations=B, feature_permutations=0, device="cpu"))
+    assert r.verdict.label == "MEMORISED" and r.train_accuracy == 1.0  # an unpruned tree stores every row
+    assert r.train_accuracy - r.heldout_accuracy >= 0.1 and r.labels_test.p_value == 1 / (B + 1)
+
+
+def test_the_cli_writes_the_verdict_and_fail_on_sets_exit_code_3(tmp_path):
+    out = tmp_path / "run"
+    args = ["audit", "--small", "--permutations", "19", "--feature-permutations", "0", "--device", "cpu", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    verdict = json.loads(result.stdout)["result"]["verdict"]
+    assert verdict["label"] == "LEARNED" and verdict["level"] == "pass"
+    assert all(set(c) == {"name", "status", "message", "values"} for c in verdict["checks"])
+    html = (out / "report.html").read_text()
+    assert html.index("LEARNED") < html.index("<h2>Checks</h2>")  # the verdict first, then each check
+    noise = tmp_path / "noise.csv"
+    rng = np.random.default_rng(3)
+    pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"]).assign(y=rng.integers(0, 2, 120)).to_csv(
+        noise, index=False)
+    failed = runner.invoke(app, ["audit", str(noise), "--target", "y", *args[1:-1], str(tmp_path / "r2"),
+                                 "--fail-on", "fail", "--quiet"])
+    assert failed.exit_code == 3, failed.output  # NO SIGNAL is a fail: for CI
+
+
+def test_any_model_kind_is_audited(tmp_path, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from skops import io as skops_io
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (X[:, 0] - X[:, 2] > 0).astype(np.int64)
+    train, test = table(tmp_path, X[:200], y[:200], "train.csv"), table(tmp_path, X[200:], y[200:], "test.csv")
+    skops_io.dump(LogisticRegression().fit(X[:200], np.array(["a", "b"])[y[:200]]), tmp_path / "lr.skops")
+    (tmp_path / "mine.py").write_text("import numpy as np\n"
+                                      "def rule():\n    return lambda X: np.stack([X[:, 0] - X[:, 2] <= 0, "
+                                      "X[:, 0] - X[:, 2] > 0], 1) * 1.0\n")
+    pd.DataFrame({"y_pred": np.array(["a", "b"])[y[200:]]}).to_csv(tmp_path / "pred.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    base = ["audit", train, "--target", "label", "--test", test, "--permutations", "19", "--feature-permutations", "0",
+            "--device", "cpu", "--json"]
+    for extra, kind in ((["--model", "sklearn:LogisticRegression"], "scikit-learn"),
+                        (["--model", "lr.skops"], "scikit-learn"),
+                        (["--model", "python:mine:rule"], "function"),
+                        (["--predictions", "pred.csv"], "predictions")):
+        result = runner.invoke(app, [*base, *extra, "--out", str(tmp_path / kind / extra[-1].replace(":", "_"))])
+        assert result.exit_code == 0, (extra, result.output)
+        doc = json.loads(result.stdout)["result"]
+        assert doc["model"]["kind"] == kind and doc["verdict"]["label"] == "LEARNED", (extra, doc["verdict"])
+        assert doc["validation"] == "a held-out set of 100 rows"
+
+
+def test_bad_model_specs_exit_2_with_the_allowed_forms():
+    result = runner.invoke(app, ["audit", "--model", "xgboost:XGBClassifier"])
+    assert result.exit_code == 2 and "is not a model this version knows" in result.stderr
+    assert "mlp:64-32" in result.stderr and "python:package.module:factory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_predictions_are_matched_to_held_out_rows_by_id_and_may_be_probabilities(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    ids = np.array([f"r{i:03d}" for i in range(300)])
+    for name, rows in (("train.csv", slice(0, 200)), ("test.csv", slice(200, 300))):
+        pd.DataFrame(X[rows], columns=["x0", "x1", "x2"]).assign(id=ids[rows], label=np.array(["a", "b"])[y[rows]]
+                                                                  ).to_csv(tmp_path / name, index=False)
+    flip = np.zeros(100, bool)
+    flip[:10] = True  # 10 wrong predictions: held-out accuracy exactly 0.9
+    predicted = np.where(flip, 1 - y[200:], y[200:])
+    order = rng.permutation(100)  # the predictions file in another order than the held-out file
+    proba = np.stack([1.0 - predicted, predicted.astype(float)], 1)
+    pd.DataFrame({"id": ids[200:][order], "proba_a": proba[order, 0], "proba_b": proba[order, 1]}).to_csv(
+        tmp_path / "pred.csv", index=False)
+    r = audit.run(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label", test=str(tmp_path / "test.csv"),
+                                    predictions=str(tmp_path / "pred.csv"), n_permutations=B, device="cpu"))
+    assert r.heldout_accuracy == 0.9 and "id column 'id'" in r.model.name
+    assert r.data["n_features"] == 3 and any("row ids" in note for note in r.notes)  # the ids are not a feature
+    pd.DataFrame({"id": ids[200:][order][:-1], "y_pred": "a"}).to_csv(tmp_path / "short.csv", index=False)
+    pd.DataFrame({"id": ids[200:], "proba_a": 0.7, "proba_b": 0.7}).to_csv(tmp_path / "bad.csv", index=False)
+    for name, message in (("short.csv", "1 id(s) of the held-out file have no prediction"),
+                          ("bad.csv", "summing to 1 in every row; row 1 holds [0.7, 0.7]")):
+        result = runner.invoke(app, ["audit", str(tmp_path / "train.csv"), "--target", "label", "--test",
+                                     str(tmp_path / "test.csv"), "--predictions", str(tmp_path / name)])
+        assert result.exit_code == 2 and message in result.stderr, result.output
