@@ -80,7 +80,7 @@ def main() -> None:
     model = MLPModel(HIDDEN, n_features=D, n_classes=2, config=TrainConfig(epochs=epochs, lr=1e-3))
     t0 = time.perf_counter()
     ours = permutation_tests(model, X[train], y[train], X_test=X[test], y_test=y[test], n_permutations=B,
-                             feature_test=False)
+                             feature_permutations=0)
     seconds = time.perf_counter() - t0
     clf = MLPClassifier(hidden_layer_sizes=HIDDEN, solver="adam", learning_rate_init=1e-3, batch_size=len(train),
                         max_iter=epochs, tol=0.0, n_iter_no_change=10**9, early_stopping=False, alpha=0.0,
@@ -88,7 +88,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is reached on purpose
-        score, null, p = permutation_test_score(clf, X, y, cv=[(train, test)], n_permutations=b_sklearn,
+        score, null, _ = permutation_test_score(clf, X, y, cv=[(train, test)], n_permutations=b_sklearn,
                                                 random_state=0, n_jobs=1)
     sk_seconds = time.perf_counter() - t0
     per_ours, per_sk = seconds / (B + 1), sk_seconds / (b_sklearn + 1)

@@ -8,14 +8,15 @@ arithmetic, and fresh multi-megabyte buffers add page faults
 (a ReLU backward into a new buffer measured 3x slower than into a kept one). Here the gradients are the textbook
 backpropagation formulas, computed by PyTorch's own kernels (the activations of ``nnprobe.nn.activations``)
 into buffers kept from step to step, and the first layer, where nearly all the arithmetic is, runs as one
-product per group of members that read the same input columns, in the orientation this 2-core CPU's products
-were measured fastest at: ``[n, d] @ [d, S*h]`` forward, ``[d, n] @ [n, S*h]`` for the weight gradient. Tests
-check every gradient against autograd (equal to rounding).
+product per group of members that read the same input columns: ``[S*h1, d] @ [d, n]`` forward and
+``[S*h1, n] @ [n, d]`` for the weight gradient, which lands in the weight's own layout. Tests check every gradient
+against autograd (equal to rounding).
 
-Layouts: the first layer's pre-activations in one buffer ``[n, M*h1]`` (members side by side, each group's
-product writing its own columns; later their gradient, which the weight-gradient products read); every hidden
-activation member-major ``[M, n, h]``; outputs feature-major ``[M, o, n]``, as ``Ensemble.forward_features_major``
-gives them.
+Layout: every activation and its gradient is feature-major and member-major, ``[M, h, n]`` (rows of a member
+last and contiguous), as ``Ensemble.forward_features_major`` gives them. The first layer's products write it
+directly, activations run in place on contiguous memory, and no pass changes the layout: with the first layer's
+pre-activations kept sample-major (``[n, M*h1]``) and moved to member-major for the later layers, the two strided
+passes cost 30% of a minibatch step of 101 networks 100-32-2 (7 of 25 ms, two threads).
 """
 
 from __future__ import annotations
@@ -34,21 +35,21 @@ class _Group:
     """Views for the members ``first:end`` that read the first ``d`` input columns, for one row count."""
 
     d: int
-    weight_t: torch.Tensor  # [d, S*h1] their first-layer weights, transposed (a view of the parameter)
-    bias: torch.Tensor | None  # [1, S*h1] their first-layer biases
-    weight_grad: torch.Tensor  # [S, h1, d] the part of the weight gradient they own
-    z: torch.Tensor  # [n, S*h1] their columns of the first layer's buffer
+    rows: slice  # their rows of the first layer's [M*h1, n] activations: start*h1 to end*h1
+    weight: torch.Tensor  # [S*h1, d] their first-layer weights (a view of the parameter)
+    bias: torch.Tensor | None  # [S*h1, 1] their first-layer biases
+    weight_grad: torch.Tensor  # [S*h1, d] the part of the weight gradient they own (a view of .grad)
+    z: torch.Tensor  # [S*h1, n] their rows of the first layer's buffer
 
 
 class SharedInputPasses:
     """Forward passes and gradients of ``model`` on inputs ``[n, d]`` shared by every member.
 
     ``forward`` keeps the activations of its last call per role: ``"batch"`` for a training step, whose
-    ``backward`` (once per forward: it overwrites them with their gradients) turns the gradient of the outputs
-    into every parameter's ``.grad`` (allocated once and overwritten, never set to None), and ``"eval"`` for an
-    evaluation, which never touches the training step's buffers. Buffers, and the views into them, are made once
-    per (role, row count) and reused (a short last minibatch gets its own); the backward pass's buffers only for
-    row counts it is run on.
+    ``backward`` (once per forward) turns the gradient of the outputs into every parameter's ``.grad`` (allocated
+    once and overwritten, never set to None), and ``"eval"`` for an evaluation, which never touches the training
+    step's buffers. Buffers, and the views into them, are made once per (role, row count) and reused (a short last
+    minibatch gets its own); the backward pass's buffers only for row counts it is run on.
     """
 
     SPEC_FIELDS = ("sizes", "activation", "bias")  # what these passes implement of an MLPSpec
@@ -89,33 +90,26 @@ class SharedInputPasses:
         """Buffers and views for ``role`` on batches of ``n`` rows, made on first use."""
         if (role, n) in self._buffers:
             return self._buffers[role, n]
-        model, sizes, h1 = self.model, self.spec.sizes, self.spec.sizes[1]
-        M = model.n_members
+        model, sizes = self.model, self.spec.sizes
+        M, h1 = model.n_members, sizes[1]
         like = dict(device=model.device, dtype=model.weights[0].dtype)
-        first_layer = torch.empty(n, M * h1, **like)  # [n, M*h1]: pre-activations, later their gradient
-        first_members = first_layer.view(n, M, h1).transpose(0, 1)  # [M, n, h1], the same memory
-        hidden = sizes[1:-1]
-        buf = {
-            "first": first_layer,
-            "first_members": first_members,
-            # [M, n, h] per hidden layer, member-major and contiguous: the activation of the first layer is one
-            # strided pass out of [n, M*h1], after which every product and activation gradient reads contiguously
-            # (3.7 ms less per minibatch of 1,024 rows of 101 networks 100-32-2 than reading the strided view)
-            "acts": [torch.empty(M, n, h, **like) for h in hidden],
-            "out": torch.empty(M, sizes[-1], n, **like),  # [M, o, n]
-            "groups": [],
-        }
+        # [M, h, n] per layer: each hidden layer's activations (computed in place over its pre-activations), then
+        # the outputs
+        layers = [torch.empty(M, h, n, **like) for h in sizes[1:]]
+        buf = {"acts": layers[:-1], "out": layers[-1], "groups": []}
+        first = layers[0].view(M * h1, n)
         # Groups of consecutive members reading the same number of input columns: one product each.
-        w1 = model.weights[0]
+        w1, w1_grad = model.weights[0], model.weights[0].grad
         bounds = [m for m in range(1, M) if model.input_sizes[m] != model.input_sizes[m - 1]]
-        for first, end in zip([0, *bounds], [*bounds, M]):
-            d = model.input_sizes[first]
+        for start, end in zip([0, *bounds], [*bounds, M]):
+            d = model.input_sizes[start]
             buf["groups"].append(_Group(
                 d=d,
-                weight_t=w1[first:end, :, :d].reshape((end - first) * h1, d).T,
-                bias=model.biases[0][first:end].view(1, -1) if self.spec.bias else None,
-                weight_grad=w1.grad[first:end, :, :d],
-                z=first_layer[:, first * h1 : end * h1],
+                rows=slice(start * h1, end * h1),
+                weight=w1[start:end, :, :d].view((end - start) * h1, d),  # a view: rows stay d_in apart
+                bias=model.biases[0][start:end].view(-1, 1) if self.spec.bias else None,
+                weight_grad=w1_grad[start:end, :, :d].view((end - start) * h1, d),
+                z=first[start * h1 : end * h1],
             ))
         self._buffers[role, n] = buf
         return buf
@@ -126,32 +120,26 @@ class SharedInputPasses:
         training step, "eval" for an evaluation), valid until that role's next call."""
         model, L = self.model, len(self.spec.sizes) - 1
         buf = self._last[role] = self._buffers_for(role, xs.shape[0])
-        for g in buf["groups"]:  # [n, d] @ [d, S*h1] -> the group's columns of [n, M*h1]
+        for g in buf["groups"]:  # [S*h1, d] @ [d, n] -> the group's rows of the first layer
             if g.bias is None:
-                torch.mm(xs[:, : g.d], g.weight_t, out=g.z)
+                torch.mm(g.weight, xs[:, : g.d].T, out=g.z)
             else:
-                torch.addmm(g.bias, xs[:, : g.d], g.weight_t, out=g.z)
-        if L == 1:  # no hidden layer: these are the outputs
-            return buf["out"].copy_(buf["first_members"].transpose(1, 2))
-        a = self._forward_act(buf["first_members"], out=buf["acts"][0])  # [n, M*h1] -> member-major [M, n, h1]
-        for layer in range(1, L):
-            w, b = model.weights[layer], model.biases[layer]
-            if layer < L - 1:  # hidden: [M, n, h] @ [M, h, h'] -> [M, n, h']
-                z = buf["acts"][layer]
-                torch.baddbmm(b.transpose(1, 2), a, w.transpose(1, 2), out=z)
-                a = self._forward_act(z, out=z)
-            else:  # output, feature-major: [M, o, h] @ [M, h, n] -> [M, o, n]
-                torch.baddbmm(b, w, a.transpose(1, 2), out=buf["out"])
+                torch.addmm(g.bias, g.weight, xs[:, : g.d].T, out=g.z)
+        layers = [*buf["acts"], buf["out"]]
+        for layer in range(1, L):  # [M, h', h] @ [M, h, n] -> [M, h', n]
+            a = self._forward_act(layers[layer - 1], out=layers[layer - 1])
+            torch.baddbmm(model.biases[layer], model.weights[layer], a, out=layers[layer])
         return buf["out"]
 
     @staticmethod
-    def _backward_buffers(buf: dict) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Gradients of the hidden activations ``[M, n, h]`` and the groups' weight-gradient products
-        ``[d, S*h1]``, made on the first backward pass at this row count."""
+    def _backward_buffers(buf: dict) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """Gradients of the hidden activations ``[M, h, n]``, and for each group whose weight-gradient rows are
+        not contiguous (a ragged first layer) a product buffer ``[S*h1, d]``; made on the first backward pass at
+        this row count."""
         if "grads" not in buf:
-            buf["grads"] = [torch.empty(a.shape, dtype=a.dtype, device=a.device) for a in buf["acts"]]  # contiguous
-            z = buf["first"]
-            buf["products"] = [z.new_empty(g.d, g.z.shape[1]) for g in buf["groups"]]
+            buf["grads"] = [torch.empty_like(a) for a in buf["acts"]]
+            buf["products"] = [None if g.weight_grad.is_contiguous() else g.weight_grad.new_empty(g.weight_grad.shape)
+                               for g in buf["groups"]]
         return buf["grads"], buf["products"]
 
     @torch.no_grad()
@@ -160,31 +148,23 @@ class SharedInputPasses:
         step's forward pass, whose inputs were ``xs [n, d]``."""
         model, buf, L = self.model, self._last["batch"], len(self.spec.sizes) - 1
         grads, products = self._backward_buffers(buf)
-        g = grad_out  # gradient of the current layer's pre-activations
+        g = grad_out  # gradient of the current layer's pre-activations, [M, h', n]
         for layer in range(L - 1, 0, -1):
             w, b = model.weights[layer], model.biases[layer]
-            a, grad_a = buf["acts"][layer - 1], grads[layer - 1]  # [M, n, h] this layer's inputs
-            if layer == L - 1:  # output layer, g [M, o, n]
-                torch.bmm(g, a, out=w.grad)  # [M, o, h]
-                if self.spec.bias:
-                    torch.sum(g, 2, keepdim=True, out=b.grad)
-                torch.bmm(g.transpose(1, 2), w, out=grad_a)
-            else:  # hidden layer, g [M, n, h']
-                torch.bmm(g.transpose(1, 2), a, out=w.grad)  # [M, h', h]
-                if self.spec.bias:
-                    torch.sum(g, 1, out=b.grad.view(b.shape[:2]))
-                torch.bmm(g, w, out=grad_a)
-            if layer > 1:  # through the activation, in place
-                g = self._backward_act(grad_a, a, out=grad_a)
-        if L > 1:  # through the first activation, then back into the [n, M*h1] layout of the weight gradient
-            buf["first_members"].copy_(self._backward_act(grads[0], buf["acts"][0], out=grads[0]))
-        else:
-            buf["first_members"].copy_(g.transpose(1, 2))
-        for grp, product in zip(buf["groups"], products):  # [d, n] @ [n, S*h1]
-            torch.mm(xs[:, : grp.d].T, grp.z, out=product)
-            grp.weight_grad.copy_(product.T.view(grp.weight_grad.shape))
+            a, grad_a = buf["acts"][layer - 1], grads[layer - 1]  # [M, h, n] this layer's inputs
+            torch.bmm(g, a.transpose(1, 2), out=w.grad)  # [M, h', h]
+            if self.spec.bias:
+                torch.sum(g, 2, keepdim=True, out=b.grad)
+            torch.bmm(w.transpose(1, 2), g, out=grad_a)
+            g = self._backward_act(grad_a, a, out=grad_a)  # through the activation, in place
+        first = g.reshape(-1, g.shape[-1])  # [M*h1, n], the gradient of the first layer's pre-activations
+        for grp, product in zip(buf["groups"], products):  # [S*h1, n] @ [n, d]
+            if product is None:
+                torch.mm(first[grp.rows], xs[:, : grp.d], out=grp.weight_grad)
+            else:
+                grp.weight_grad.copy_(torch.mm(first[grp.rows], xs[:, : grp.d], out=product))
         if self.spec.bias:
-            torch.sum(buf["first"], 0, out=model.biases[0].grad.view(-1))
+            torch.sum(first, 1, out=model.biases[0].grad.view(-1))
 
     @torch.no_grad()
     def loss_gradient(self, out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
