@@ -33,6 +33,7 @@ test: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(PY) benchmarks/bench_memorize.py
 	$(PY) benchmarks/bench_threads.py
+	$(PY) benchmarks/bench_audit.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache

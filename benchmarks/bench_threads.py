@@ -61,12 +61,12 @@ def main() -> None:
             background = busy_processes(load)
             time.sleep(0.5 if load else 0)  # let the load start
             try:
-                times, chosen = {}, None
-                for setting in ("1", "2", "auto"):
-                    runs = [run_study(study, setting, env) for _ in range(args.repeats)]
-                    times[setting] = statistics.median(r["seconds"] for r in runs)
-                    if setting == "auto":
-                        chosen = sorted({r["threads"] for r in runs})
+                runs = {setting: [] for setting in ("1", "2", "auto")}
+                for _ in range(args.repeats):  # the settings take turns, so that a slower spell of the machine
+                    for setting, done in runs.items():  # falls on each of them alike
+                        done.append(run_study(study, setting, env))
+                times = {setting: statistics.median(r["seconds"] for r in done) for setting, done in runs.items()}
+                chosen = sorted({r["threads"] for r in runs["auto"]})
             finally:
                 for p in background:
                     p.kill()

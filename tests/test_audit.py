@@ -139,3 +139,16 @@ def test_predictions_are_matched_to_held_out_rows_by_id_and_may_be_probabilities
         result = runner.invoke(app, ["audit", str(tmp_path / "train.csv"), "--target", "label", "--test",
                                      str(tmp_path / "test.csv"), "--predictions", str(tmp_path / name)])
         assert result.exit_code == 2 and message in result.stderr, result.output
+
+
+def test_a_leak_that_cannot_be_retested_without_is_said_so(tmp_path):
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 300)
+    X[:, 1] = y + rng.normal(scale=0.01, size=300)  # the label in disguise
+    train, test = table(tmp_path, X[:200], y[:200], "train.csv"), table(tmp_path, X[200:], y[200:], "test.csv")
+    pd.DataFrame({"y_pred": np.array(["a", "b"])[y[200:]]}).to_csv(tmp_path / "pred.csv", index=False)
+    r = audit.run(audit.AuditConfig(data=train, target="label", test=test, predictions=str(tmp_path / "pred.csv"),
+                                    n_permutations=B, device="cpu"))
+    assert r.shortcuts == [] and any("'x1' flagged by the leakage checks could not be retested" in n for n in r.notes)
+    assert audit.reaches(r.verdict, "fail")  # the failing leakage check still fails a CI run

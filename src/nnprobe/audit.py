@@ -171,7 +171,8 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
                                   seed=derive_seed(c.seed, 1), feature_permutations=c.feature_permutations,
                                   progress=lambda done, total: progress(done, total + 1))
         checks = _checks(c, data, test, tests)
-        shortcuts = _shortcuts(c, model, data, test, checks)
+        flagged = _flagged_columns(checks, data.feature_names)
+        shortcuts = _shortcuts(c, model, data, test, flagged) if model.info.can_refit else []
     progress(1, 1)
     labels = tests.labels
     majority = float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
@@ -185,6 +186,12 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
     )
     result.verdict = decide(result, checks)
     result.notes = [labels.note] if labels.note else []
+    if flagged and not model.info.can_refit:
+        result.notes.append(f"column(s) {', '.join(map(repr, flagged))} flagged by the leakage checks could not be "
+                            f"retested without: {model.info.no_refit_reason}")
+    if len(flagged) > MAX_SHORTCUT_COLUMNS and model.info.can_refit:
+        result.notes.append(f"{len(flagged)} columns flagged by the leakage checks; the {MAX_SHORTCUT_COLUMNS} "
+                            "strongest were retested without")
     if data.ids is not None:
         result.notes.append(f"column {c.id_col!r} holds row ids: not used as a feature")
     result.seconds = time.perf_counter() - t0
@@ -240,23 +247,25 @@ def _test_checks(c: AuditConfig, labels) -> list[CheckResult]:
     return checks
 
 
-def _shortcuts(c: AuditConfig, model, data, test, checks: list[CheckResult]) -> list[Shortcut]:
-    """For each column a leakage check fails on (at most MAX_SHORTCUT_COLUMNS): the model retrained with that
-    column held at its mean, and test 1 again."""
-    from nnprobe.checks.baseline import gain
-    from nnprobe.checks.permutation import permutation_tests
-
-    if not model.info.can_refit:
-        return []
+def _flagged_columns(checks: list[CheckResult], feature_names: list[str]) -> dict[str, str]:
+    """Columns a leakage check fails on, strongest first -> the check's name."""
     flagged: dict[str, str] = {}
     for check in checks:
         if check.status != "fail" or check.name not in ("single-feature leakage", "identifier and order leakage"):
             continue
-        scores = check.values.get("balanced_accuracy", {})
         threshold = check.values["thresholds"][1]
-        for column, score in sorted(scores.items(), key=lambda kv: -kv[1]):
-            if score >= threshold and column in data.feature_names:
+        for column, score in sorted(check.values.get("balanced_accuracy", {}).items(), key=lambda kv: -kv[1]):
+            if score >= threshold and column in feature_names:
                 flagged.setdefault(column, check.name)
+    return flagged
+
+
+def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str]) -> list[Shortcut]:
+    """For each flagged column (at most MAX_SHORTCUT_COLUMNS): the model retrained with that column held at its
+    mean, and test 1 again."""
+    from nnprobe.checks.baseline import gain
+    from nnprobe.checks.permutation import permutation_tests
+
     out = []
     for column, check_name in list(flagged.items())[:MAX_SHORTCUT_COLUMNS]:
         j = data.feature_names.index(column)

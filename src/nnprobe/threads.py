@@ -73,6 +73,14 @@ def check_threads(threads) -> int | None:
     return None if threads is None else check_int("threads (--threads)", threads, 1, MAX_THREADS)
 
 
+def current_threads() -> int:
+    """The threads chosen for the study running now (torch's intra-op pool, which :func:`using_threads` sets):
+    what parallel work of the study (joblib's workers) may use."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 @contextlib.contextmanager
 def using_threads(threads: int):
     """Run the block on ``threads`` threads: torch's intra-op pool and the BLAS/OpenMP pools of numpy, scipy and

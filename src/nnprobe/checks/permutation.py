@@ -16,7 +16,7 @@ permutations can give is 1 / (B + 1). Its Clopper-Pearson interval says how much
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -63,7 +63,6 @@ class PermutationResult:
     predictions: np.ndarray  # [n_scored] the real model's held-out predicted classes (out-of-fold with CV)
     scored_labels: np.ndarray  # [n_scored] their true classes
     validation: str  # "held-out set of N rows" or "K-fold cross-validation"
-    extra: dict = field(default_factory=dict)
 
 
 def permutation_p_value(observed: float, null: np.ndarray) -> float:

@@ -133,19 +133,21 @@ class SklearnModel(Model):
     def fit_many(self, X_train, Y_train, X_test, Y_test, *, seeds, inputs=None, progress=None) -> FitScores:
         from joblib import Parallel, delayed
 
-        from nnprobe.threads import cores
+        from nnprobe.threads import current_threads
 
         jobs = [delayed(_fit_score)(self.estimator, X_train if inputs is None else inputs[m], Y_train[m],
                                     X_test if X_test.ndim == 2 else X_test[m], Y_test[m], seed)
                 for m, seed in enumerate(seeds)]
-        results = Parallel(n_jobs=min(cores(), len(jobs)))(jobs)
+        workers = min(current_threads(), len(jobs))  # the cores the study may use
+        results = Parallel(n_jobs=workers)(jobs)
         for *_, caught in results:  # warnings of the worker processes, raised again here: they become notes
             for message in dict.fromkeys(caught):
                 warnings.warn(message, RuntimeWarning, stacklevel=1)
         train, test = (np.array([r[i] for r in results]) for i in (0, 1))
         if progress is not None:
             progress(len(seeds), len(seeds))
-        return FitScores(train, test, results[0][2], f"joblib over {len(seeds)} clones of the estimator")
+        return FitScores(train, test, results[0][2], f"joblib over {len(seeds)} clones of the estimator, "
+                          f"{workers} at a time")
 
 
 def _describe_estimator(estimator) -> str:

@@ -92,7 +92,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in ("nnprobe", "torch", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib"):
+    for name in ("nnprobe", "torch", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib", "joblib", "skops"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
