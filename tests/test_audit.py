@@ -38,7 +38,7 @@ def test_a_planted_leak_is_a_shortcut_and_without_it_the_model_is_at_the_baselin
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     assert r.verdict.label == "SHORTCUT" and r.heldout_accuracy > 0.95
     (shortcut,) = r.shortcuts
-    assert shortcut.column == "x4" and shortcut.confirmed
+    assert shortcut.columns == ["x4"] and shortcut.confirmed
     assert abs(shortcut.heldout_accuracy - r.majority_accuracy) < 0.1 and shortcut.p_value > 0.05
     assert "Without 'x4'" in r.verdict.reasons[1]
 
@@ -152,3 +152,47 @@ def test_a_leak_that_cannot_be_retested_without_is_said_so(tmp_path):
                                     n_permutations=B, device="cpu"))
     assert r.shortcuts == [] and any("'x1' flagged by the leakage checks could not be retested" in n for n in r.notes)
     assert audit.reaches(r.verdict, "fail")  # the failing leakage check still fails a CI run
+
+
+def test_a_saved_model_is_scored_as_it_is_not_as_a_refitted_copy(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from skops import io as skops_io
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    train, test = table(tmp_path, X[:200], y[:200], "train.csv"), table(tmp_path, X[200:], y[200:], "test.csv")
+    inverted = LogisticRegression().fit(X[:200], np.array(["b", "a"])[y[:200]])  # trained on the wrong labels
+    skops_io.dump(inverted, tmp_path / "wrong.skops")
+    r = audit.run(audit.AuditConfig(data=train, target="label", test=test, model=str(tmp_path / "wrong.skops"),
+                                    n_permutations=B, feature_permutations=0, device="cpu"))
+    truth = float(np.mean(np.array(["a", "b"])[y[200:]] == inverted.predict(X[200:])))
+    assert r.heldout_accuracy == truth < 0.1 and r.verdict.label == "NO SIGNAL"
+    assert any("scored as it is" in note for note in r.notes)
+
+
+def test_a_leak_copied_into_two_columns_is_a_shortcut_of_both(tmp_path):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    y = rng.integers(0, 2, 400)
+    X[:, 3] = y + rng.normal(scale=0.05, size=400)
+    X[:, 4] = 2 * X[:, 3] + 1  # the same leak again: without either column alone the other still carries it
+    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:LogisticRegression",
+                                    n_permutations=B, feature_permutations=0, device="cpu"))
+    assert r.verdict.label == "SHORTCUT"
+    alone = [s for s in r.shortcuts if len(s.columns) == 1]
+    (both,) = [s for s in r.shortcuts if len(s.columns) == 2]
+    assert sorted(both.columns) == ["x3", "x4"] and both.confirmed and not any(s.confirmed for s in alone)
+    assert "Without 'x" in r.verdict.reasons[1] and "and 'x" in r.verdict.reasons[1]
+
+
+def test_work_that_cannot_fit_is_refused_with_its_estimate(monkeypatch):
+    monkeypatch.setattr("nnprobe.limits.available_memory", lambda: 2**30)
+    result = runner.invoke(app, ["audit", "synth:gaussian?n=200000&d=200&k=2", "--permutations", "2000",
+                                 "--device", "cpu"])
+    assert result.exit_code == 2 and "this machine has 1 GiB available" in result.stderr, result.output
+    stated = float(result.stderr.split("needs about ")[1].split(" GiB")[0])
+    activations = 4 * 2001 * (64 + 32 + 2) * 200_000 / 2**30  # float32 outputs of every layer, every network, every row
+    assert activations <= stated <= 2 * activations
+    result = runner.invoke(app, ["audit", "--feature-permutations", "5"])
+    assert result.exit_code == 2 and "smallest is 1/6" in result.stderr

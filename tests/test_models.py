@@ -2,13 +2,15 @@
 the allowed forms, .skops files load only trusted types, and torch modules train the same with torch.func as
 in a loop."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
 from nnprobe.errors import ConfigError
-from nnprobe.models import MLPModel, SklearnModel, TorchModel, from_spec, module_factory
+from nnprobe.models import MLPModel, PredictionsModel, SklearnModel, TorchModel, from_spec, module_factory
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.stacked import train_stacked
 
@@ -121,3 +123,40 @@ def test_a_module_that_cannot_be_vmapped_trains_in_a_loop_and_says_why(data):
     scores = model.fit_many(X, labels, X[:40], labels[:, :40], seeds=[0, 1])
     assert scores.path.startswith("a loop, one copy after another (torch.func could not vmap this module")
     assert (scores.train_accuracy > 0.8).all()  # it still learns the rule
+
+
+def test_frozen_parameters_stay_the_users_and_torch_func_still_equals_a_loop(data):
+    X, y = data
+    x, labels = torch.from_numpy(X), torch.from_numpy(np.stack([y, 1 - y]))
+    net = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.Tanh(), torch.nn.Dropout(0.3), torch.nn.Linear(6, 2))
+    net[0].requires_grad_(False)  # a "pretrained" first layer, frozen
+    cfg = TrainConfig(epochs=4, lr=0.05, batch_size=32)
+    vmapped = train_stacked(module_factory(net), [1, 2], x, labels, cfg)
+    assert all(torch.equal(m[0].weight, net[0].weight) and torch.equal(m[0].bias, net[0].bias)
+               for m in vmapped.modules)  # neither re-initialised nor trained
+    again = train_stacked(module_factory(net), [1, 2], x, labels, cfg)
+    assert all(torch.equal(a[3].weight, b[3].weight) for a, b in zip(vmapped.modules, again.modules))  # dropout seeded
+    eval_cfg = dataclasses.replace(cfg, epochs=3)
+    no_dropout = torch.nn.Sequential(net[0], torch.nn.Tanh(), torch.nn.Linear(6, 2))
+    vm = train_stacked(module_factory(no_dropout), [1, 2], x, labels, eval_cfg)
+    import nnprobe.nn.stacked as stacked
+
+    looped = [module_factory(no_dropout)(seed).train() for seed in (1, 2)]
+    stacked._train_looped(looped, x, labels, eval_cfg, None)
+    for a, b in zip(vm.modules, looped):
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
+
+
+def test_a_factory_returning_a_regressor_is_refused(tmp_path, monkeypatch, data):
+    (tmp_path / "reg.py").write_text("from sklearn.linear_model import LinearRegression\n"
+                                     "def make():\n    return LinearRegression()\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="not know as a classifier"):
+        from_spec("python:reg:make", n_features=5, class_names=["a", "b"])
+
+
+def test_predictions_are_the_given_classes_even_where_probabilities_say_otherwise():
+    proba = np.array([[0.6, 0.4], [0.65, 0.35], [0.9, 0.1]])
+    model = PredictionsModel(np.array([1, 1, 0]), n_classes=2, name="thresholded at 0.3", probabilities=proba)
+    assert model.predict(np.zeros((3, 2))).tolist() == [1, 1, 0]

@@ -87,3 +87,31 @@ def test_under_the_null_p_values_are_uniform_so_the_test_keeps_its_level():
                   .labels.p_value)
     assert sum(p <= 0.05 for p in ps) <= 5  # binomial(30, 0.05): 6 or more has chance 0.008
     assert 0.35 < np.mean(ps) < 0.65  # the mean of a uniform p-value is 0.525
+
+
+def test_feature_test_finds_dependencies_between_features_and_not_where_there_are_none():
+    rng = np.random.default_rng(7)
+    X = rng.uniform(-1, 1, size=(400, 2)).astype(np.float32)
+    xor = (X[:, 0] * X[:, 1] > 0).astype(np.int64)  # only the product tells the class: permuting within class breaks it
+    model = MLPModel((32,), n_features=2, n_classes=2, config=TrainConfig(epochs=150, lr=0.02, batch_size=None))
+    found = permutation_tests(model, X, xor, n_permutations=19, feature_permutations=19, seed=1)
+    assert found.labels.observed > 0.85 and found.features.p_value == 1 / 20
+    assert np.mean(found.features.null) < 0.7  # the copies cannot learn XOR from class-wise shuffled columns
+    shift = rng.integers(0, 2, 400)  # each feature tells the class on its own, independently of the other
+    X2 = (rng.normal(size=(400, 2)) + 1.5 * shift[:, None]).astype(np.float32)
+    none = permutation_tests(model, X2, shift, n_permutations=19, feature_permutations=19, seed=1)
+    assert none.features.p_value > 0.05
+
+
+def test_copies_with_inputs_of_their_own_equal_separate_fits_on_those_inputs():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(90, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    inputs = np.stack([permute_within_classes(X, y, rng) for _ in range(3)])  # [3, n, d]
+    model = MLPModel((6,), n_features=4, n_classes=2, config=TrainConfig(epochs=15, lr=0.05))
+    labels = np.tile(y, (3, 1))
+    together = model.fit_many(X, labels, X[:30], labels[:, :30], seeds=[1, 2, 3], inputs=inputs)
+    for m in range(3):  # each alone, its inputs as the shared training data: standardised by their own statistics
+        alone = model.fit_many(inputs[m], labels[m : m + 1], X[:30], labels[m : m + 1, :30], seeds=[1 + m])
+        assert alone.test_accuracy[0] == pytest.approx(together.test_accuracy[m], abs=1 / 30)
+        assert alone.train_accuracy[0] == pytest.approx(together.train_accuracy[m], abs=1 / 90)

@@ -71,6 +71,10 @@ class AuditConfig:
             raise ConfigError(f"{self.n_permutations} permutations cannot show a p-value at or below alpha="
                               f"{self.alpha:g} (the smallest is 1/{self.n_permutations + 1}): use at least "
                               f"{int(np.ceil(1 / self.alpha)) - 1}.")
+        if self.feature_permutations and (self.feature_permutations + 1) * self.alpha < 1:
+            raise ConfigError(f"{self.feature_permutations} feature permutations cannot show a p-value at or below "
+                              f"alpha={self.alpha:g} (the smallest is 1/{self.feature_permutations + 1}): use at "
+                              f"least {int(np.ceil(1 / self.alpha)) - 1}, or 0 to skip test 2.")
         if self.predictions is not None and self.test is None:
             raise ConfigError("--predictions are predictions of held-out rows: give those rows with --test FILE.")
         self.seed = check_seed(self.seed)
@@ -84,14 +88,18 @@ class AuditConfig:
 
 @dataclass
 class Shortcut:
-    """The model retrained with one flagged column held at a constant (its mean): its signal without it."""
+    """The model retrained with flagged columns held at a constant (their means): its signal without them."""
 
-    column: str
-    flagged_by: str  # the check that flagged it
-    heldout_accuracy: float  # without the column's information
-    p_value: float  # test 1 without it
-    gain: float  # (accuracy - majority) / (1 - majority) without it
-    confirmed: bool  # the signal is gone without the column
+    columns: list[str]  # one flagged column, or all of them together
+    flagged_by: str  # the check(s) that flagged them
+    heldout_accuracy: float  # without the columns' information
+    p_value: float  # test 1 without them
+    gain: float  # (accuracy - majority) / (1 - majority) without them
+    confirmed: bool  # the signal is gone without them
+
+    @property
+    def label(self) -> str:
+        return " and ".join(map(repr, self.columns))
 
 
 @dataclass
@@ -162,6 +170,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
     device = resolve_device(c.device)
     data, test = _load(c)
     model = _model(c, data, test, device)
+    _check_work(c, model, data, test, device)
     flops = step_flops(model.spec.sizes, c.n_permutations + 1, model.config.batch_size or data.n_samples) \
         if isinstance(model, MLPModel) else 1e12  # other models: as parallel as the free cores allow
     threads = resolve_threads(c.threads, flops)
@@ -170,9 +179,10 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
                                   y_test=None if test is None else test.y, cv=c.cv, n_permutations=c.n_permutations,
                                   seed=derive_seed(c.seed, 1), feature_permutations=c.feature_permutations,
                                   progress=lambda done, total: progress(done, total + 1))
+        saved_note = _score_saved_model(model, data, test, tests)
         checks = _checks(c, data, test, tests)
         flagged = _flagged_columns(checks, data.feature_names)
-        shortcuts = _shortcuts(c, model, data, test, flagged) if model.info.can_refit else []
+        shortcuts = _shortcuts(c, model, data, test, flagged, _gain(tests, data)) if model.info.can_refit else []
     progress(1, 1)
     labels = tests.labels
     majority = float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
@@ -185,7 +195,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         verdict=None, device=str(device), threads=threads,
     )
     result.verdict = decide(result, checks)
-    result.notes = [labels.note] if labels.note else []
+    result.notes = [note for note in (labels.note, saved_note) if note]
     if flagged and not model.info.can_refit:
         result.notes.append(f"column(s) {', '.join(map(repr, flagged))} flagged by the leakage checks could not be "
                             f"retested without: {model.info.no_refit_reason}")
@@ -196,6 +206,54 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         result.notes.append(f"column {c.id_col!r} holds row ids: not used as a feature")
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _gain(tests, data) -> float:
+    """The model's held-out gain over the majority baseline."""
+    from nnprobe.checks.baseline import gain
+
+    return gain(tests.labels.observed, float(np.mean(tests.scored_labels == np.bincount(data.y).argmax())))
+
+
+def _check_work(c: AuditConfig, model, data, test, device) -> None:
+    """Refuse, before any training, a permutation test that cannot fit in memory or time (nnprobe's MLP: its
+    B + 1 networks trained at once; any model: the B + 1 label rows)."""
+    from nnprobe.limits import check_memory, check_training
+    from nnprobe.models import MLPModel
+
+    rows = data.n_samples if test is not None else data.n_samples - data.n_samples // c.cv
+    held_out = test.n_samples if test is not None else data.n_samples - rows
+    fix = "lower --permutations, or audit a sample of the rows"
+    if isinstance(model, MLPModel):
+        recipe = model.recipe(rows)
+        check_training(f"the permutation test ({c.n_permutations + 1} networks {model.spec} on {rows} rows)", fix,
+                       sizes=model.spec.sizes, members=c.n_permutations + 1, rows=rows, epochs=recipe.epochs,
+                       batch_size=recipe.batch_size, eval_rows=rows + held_out, labels_per_member=True,
+                       device=str(device))
+    else:
+        check_memory(8.0 * (c.n_permutations + 1) * (rows + held_out),
+                     f"the permutation test's {c.n_permutations + 1} label rows of {rows + held_out} rows", fix)
+
+
+def _score_saved_model(model, data, test, tests) -> str:
+    """A user's saved, fitted model is audited as it is: with a held-out file, test 1's observed accuracy is its
+    own (the null: clones of it refitted on permuted labels). Returns a note saying what was scored."""
+    from nnprobe.checks.permutation import with_observed
+
+    if not getattr(model, "saved", False):
+        return ""
+    refitted = tests.labels.observed
+    if test is None:
+        own = float(np.mean(model.predict(data.X) == data.y))
+        return (f"the saved model scores {own:.3f} on these rows, which it may have been trained on: without a "
+                f"held-out file (--test) the audit judges the estimator refitted by cross-validation ({refitted:.3f} "
+                "held out)")
+    predicted = model.predict(test.X)
+    tests.predictions = predicted
+    tests.labels = with_observed(tests.labels, float(np.mean(predicted == test.y)),
+                                 float(np.mean(model.predict(data.X) == data.y)))
+    return (f"the saved model is scored as it is ({tests.labels.observed:.3f} held out; the same estimator refitted "
+            f"on the training file scores {refitted:.3f}); the null copies are clones of it refitted on permuted labels")
 
 
 def _checks(c: AuditConfig, data, test, tests) -> list[CheckResult]:
@@ -260,28 +318,33 @@ def _flagged_columns(checks: list[CheckResult], feature_names: list[str]) -> dic
     return flagged
 
 
-def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str]) -> list[Shortcut]:
-    """For each flagged column (at most MAX_SHORTCUT_COLUMNS): the model retrained with that column held at its
-    mean, and test 1 again."""
+def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str], gain_with: float) -> list[Shortcut]:
+    """The model retrained with each flagged column (at most MAX_SHORTCUT_COLUMNS, strongest first) held at its
+    mean, and with all of them together when there are several (a leak copied into two columns survives the loss
+    of either), each followed by test 1 again. Confirmed: test 1 fails without them, or the gain over the majority
+    baseline falls below SHORTCUT_GAIN and to at most half of ``gain_with``, the model's gain with every column."""
     from nnprobe.checks.baseline import gain
     from nnprobe.checks.permutation import permutation_tests
 
+    columns = list(flagged)[:MAX_SHORTCUT_COLUMNS]
+    groups = [[column] for column in columns] + ([columns] if len(columns) > 1 else [])
     out = []
-    for column, check_name in list(flagged.items())[:MAX_SHORTCUT_COLUMNS]:
-        j = data.feature_names.index(column)
+    for group in groups:
+        js = [data.feature_names.index(column) for column in group]
         X = data.X.copy()
-        X[:, j] = X[:, j].mean()  # the column's information gone, the model's input shape kept
+        X[:, js] = X[:, js].mean(axis=0)  # the columns' information gone, the model's input shape kept
         X_test = None
         if test is not None:
             X_test = test.X.copy()
-            X_test[:, j] = X[0, j]
+            X_test[:, js] = X[0, js]
         tests = permutation_tests(model, X, data.y, X_test=X_test, y_test=None if test is None else test.y,
-                                  cv=c.cv, n_permutations=c.n_permutations, seed=derive_seed(c.seed, 2, j),
+                                  cv=c.cv, n_permutations=c.n_permutations, seed=derive_seed(c.seed, 2, *js),
                                   feature_permutations=0)
         majority = float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
         g = gain(tests.labels.observed, majority)
-        out.append(Shortcut(column, check_name, tests.labels.observed, tests.labels.p_value, g,
-                            tests.labels.p_value > c.alpha or g < SHORTCUT_GAIN))
+        lost = tests.labels.p_value > c.alpha or (g < SHORTCUT_GAIN and g <= gain_with / 2)
+        out.append(Shortcut(group, " and ".join(dict.fromkeys(flagged[column] for column in group)),
+                            tests.labels.observed, tests.labels.p_value, g, lost))
     return out
 
 
@@ -305,10 +368,10 @@ def decide(r: AuditResult, checks: list[CheckResult]) -> Verdict:
         label = "SHORTCUT"
         s = confirmed[0]
         reasons = [f"Above chance: {chance}.",
-                   f"Without {s.column!r} (flagged by the {s.flagged_by} check) the model scores "
+                   f"Without {s.label} (flagged by the {s.flagged_by} check) the model scores "
                    f"{s.heldout_accuracy:.3f} held out (majority baseline {r.majority_accuracy:.3f}), p = "
                    f"{s.p_value:.3g}: the column carries the model."]
-        steps = [f"Find out how {s.column!r} is recorded: a column that alone determines the target is usually "
+        steps = [f"Find out how {s.label} is recorded: a column that alone determines the target is usually "
                  "the target in disguise (recorded after the outcome, or derived from it).",
                  "If it will not be available at prediction time, drop it and audit again."]
     elif gap is not None and gap >= c.max_gap:

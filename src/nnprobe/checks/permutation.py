@@ -22,7 +22,9 @@ import numpy as np
 
 from nnprobe.models.base import FitScores, Model
 
-MEMBERS_MEMORY = 2**30  # bytes of per-copy inputs (test 2) trained at once; more copies run in chunks
+# bytes of per-copy inputs (test 2) trained at once, more copies in chunks: the fits' copies of them (row
+# selections per fold, standardised float64 and float32 versions, tensors) peak at about 6x this
+MEMBERS_MEMORY = 2**28
 
 
 @dataclass
@@ -89,6 +91,12 @@ def _test(name: str, observed: float, null: np.ndarray, **extra) -> PermutationT
                            clopper_pearson(exceed, B), **extra)
 
 
+def with_observed(test: PermutationTest, observed: float, observed_train: float | None) -> PermutationTest:
+    """``test`` with another observed model's accuracies (its null distribution kept), and its p-value anew."""
+    return _test(test.name, observed, test.null, observed_train=observed_train, null_train=test.null_train,
+                 path=test.path, note=test.note)
+
+
 def permuted_labels(y: np.ndarray, n_permutations: int, rng: np.random.Generator) -> np.ndarray:
     """``[B + 1, n]``: row 0 the labels as they are, then B independent permutations of them."""
     return np.stack([y] + [rng.permutation(y) for _ in range(n_permutations)])
@@ -143,8 +151,10 @@ def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.
     """
     rng = np.random.default_rng(seed)
     if not model.info.can_refit:
-        return _fixed_predictions_test(model, X_test if X_test is not None else X,
-                                       y_test if y_test is not None else y, n_permutations, rng)
+        held_out = X_test is not None
+        return _fixed_predictions_test(model, X_test if held_out else X, y_test if held_out else y, n_permutations,
+                                       rng, f"a held-out set of {len(y_test)} rows" if held_out else
+                                       f"the {len(y)} rows of the data (the model is not trained on them here)")
     held_out = X_test is not None
     splits = [Split(np.arange(len(y)), np.arange(len(y), len(y) + len(y_test)))] if held_out else \
         splits_for(y, cv=cv, seed=seed)
@@ -154,7 +164,7 @@ def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.
     if held_out:  # the copies are scored on the real held-out labels
         labels = np.concatenate([labels, np.tile(y_test, (n_permutations + 1, 1))], axis=1)
     seeds = [int(s) for s in rng.integers(0, 2**32 - 1, size=n_permutations + 1)]
-    steps = len(splits) * (2 if feature_permutations else 1)
+    steps = len(splits) + (1 if feature_permutations else 0)  # a tick per fold of test 1, one for test 2
     done = [0]
 
     def tick(_done=None, _total=None):
@@ -225,7 +235,7 @@ def _feature_test(model, X_all, y_all, labels0, splits, seeds, rng, held_out, ti
 
 
 def _fixed_predictions_test(model: Model, X: np.ndarray, y: np.ndarray, n_permutations: int,
-                            rng: np.random.Generator) -> PermutationResult:
+                            rng: np.random.Generator, validation: str) -> PermutationResult:
     """Test 1 for a model that cannot be retrained: its held-out predictions against permuted held-out labels."""
     predicted = model.predict(X)
     labels = permuted_labels(y, n_permutations, rng)
@@ -233,5 +243,4 @@ def _fixed_predictions_test(model: Model, X: np.ndarray, y: np.ndarray, n_permut
     test = _test("labels", accuracy[0], accuracy[1:], path="no retraining: the held-out labels permuted",
                  note=f"{model.info.no_refit_reason}: its fixed predictions are compared with permuted held-out "
                       "labels, which tests whether they depend on the labels at all, not what retraining would find")
-    return PermutationResult(test, None, model.info.no_refit_reason, predicted, y,
-                             f"a held-out set of {len(y)} rows")
+    return PermutationResult(test, None, model.info.no_refit_reason, predicted, y, validation)

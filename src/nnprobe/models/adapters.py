@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from nnprobe.data.dataset import standard_scaling
 from nnprobe.errors import ConfigError
 from nnprobe.models.base import FitScores, Model, ModelInfo, accuracy_rows, row_batches
 from nnprobe.nn.config import TrainConfig
@@ -59,20 +60,24 @@ class MLPModel(Model):
     def fit_many(self, X_train, Y_train, X_test, Y_test, *, seeds, inputs=None, progress=None) -> FitScores:
         import torch
 
-        from nnprobe.data import standard_scaling
         from nnprobe.nn import Ensemble, Trainer
 
-        center, scale = standard_scaling(X_train)
-        x = self._scaled(X_train if inputs is None else inputs.reshape(-1, X_train.shape[1]), center, scale)
-        if inputs is not None:
-            x = x.view(inputs.shape)  # [M, n, d]: each member's own inputs
+        if inputs is None:
+            center, scale = standard_scaling(X_train)
+            x = self._scaled(X_train, center, scale)
+            x_test = self._scaled(X_test.reshape(-1, X_test.shape[-1]), center, scale).view(X_test.shape)
+        else:  # each member standardised by the statistics of its own training inputs, as a fit on them alone
+            stats = [standard_scaling(member) for member in inputs]
+            x = torch.stack([self._scaled(member, *stat) for member, stat in zip(inputs, stats)])  # [M, n, d]
+            x_test = torch.stack([self._scaled(X_test if X_test.ndim == 2 else X_test[m], *stat)
+                                  for m, stat in enumerate(stats)])  # [M, n_test, d]
         model = Ensemble(self.spec, seeds=seeds, device=self.device)
         y = torch.from_numpy(np.ascontiguousarray(Y_train)).to(model.device)
-        config = self.recipe(len(X_train))
+        config = dataclasses.replace(self.recipe(len(X_train)), log_every=2**31 - 1)  # only the last record is read
         history = Trainer(model, config).fit(x.to(model.device), y, progress=progress)
-        x_test = self._scaled(X_test.reshape(-1, X_test.shape[-1]), center, scale).view(X_test.shape)
         test = self._predict_members(model, x_test)
-        path = (f"one batched ensemble of {len(seeds)} networks, {config.epochs} epochs of Adam at {config.lr:g}"
+        path = (f"one batched ensemble of {len(seeds)} networks, {config.epochs} epochs of "
+                f"{'Adam' if config.optimizer == 'adam' else 'SGD'} at {config.lr:g}"
                 f"{'' if config.batch_size is None else f' in batches of {config.batch_size}'} ({history.path})")
         return FitScores(history.train_accuracy[-1], accuracy_rows(test, Y_test), test[0], path)
 
@@ -86,7 +91,6 @@ class MLPModel(Model):
         """This model trained on ``X``, ``y`` (one network), ready to predict."""
         import torch
 
-        from nnprobe.data import standard_scaling
         from nnprobe.nn import Ensemble, Trainer
 
         center, scale = standard_scaling(X)
@@ -116,11 +120,13 @@ class SklearnModel(Model):
         self.estimator, self.n_classes = estimator, len(class_names)
         # a fitted estimator predicts the user's labels; ours, refitted here, class indices 0..k-1
         self._columns = _class_columns(estimator, class_names) if fitted else None
+        self.saved = fitted  # the user's own fitted model: scored as it is; its copies are refitted clones
         self.info = ModelInfo("scikit-learn", name or _describe_estimator(estimator), _sklearn_params(estimator), True)
 
     def fit(self, X, y, *, seed: int = 0) -> SklearnModel:
         self.estimator = _fit_clone(self.estimator, X, y, seed)
         self._columns = np.asarray(self.estimator.classes_)
+        self.saved = False
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -129,6 +135,15 @@ class SklearnModel(Model):
                               "fit it.")
         return np.concatenate([_proba(self.estimator, X[rows], self._columns, self.n_classes)
                                for rows in row_batches(len(X), self.n_classes)])
+
+    def predict(self, X) -> np.ndarray:
+        """The estimator's own predictions (its ``predict``, which need not be the argmax of its probabilities),
+        as the data's class indices."""
+        if self._columns is None:
+            self.predict_proba(X)  # says it is not fitted
+        classes = np.asarray(self.estimator.classes_)
+        return np.concatenate([self._columns[np.searchsorted(classes, self.estimator.predict(X[rows]))]
+                               for rows in row_batches(len(X), 1)])
 
     def fit_many(self, X_train, Y_train, X_test, Y_test, *, seeds, inputs=None, progress=None) -> FitScores:
         from joblib import Parallel, delayed
@@ -172,9 +187,9 @@ def _fit_clone(estimator, X, y, seed: int):
     from sklearn.base import clone
 
     fresh = clone(estimator)
-    if "random_state" in fresh.get_params(deep=False):
-        fresh.set_params(random_state=seed)
-    return fresh.fit(X, y)
+    seeded = {key: seed for key in fresh.get_params(deep=True)  # nested ones too (a Pipeline's steps)
+              if key == "random_state" or key.endswith("__random_state")}
+    return fresh.set_params(**seeded).fit(X, y)
 
 
 def _class_columns(estimator, class_names: list[str]) -> np.ndarray:
@@ -255,7 +270,8 @@ class TorchModel(Model):
 
 def module_factory(module) -> Callable[[int], object]:
     """A builder of freshly initialised copies of ``module``: a deep copy whose submodules with a
-    ``reset_parameters`` (Linear, Conv, BatchNorm...) are reinitialised from the copy's seed."""
+    ``reset_parameters`` (Linear, Conv, BatchNorm...) are reinitialised from the copy's seed, except frozen
+    parameters (``requires_grad`` False), which keep the module's values."""
     import torch
 
     def make(seed: int):
@@ -265,6 +281,10 @@ def module_factory(module) -> Callable[[int], object]:
             for sub in fresh.modules():
                 if hasattr(sub, "reset_parameters"):
                     sub.reset_parameters()
+        with torch.no_grad():  # frozen parameters (requires_grad False: e.g. a pretrained part) keep their values
+            for new, old in zip(fresh.parameters(), module.parameters()):
+                if not old.requires_grad:
+                    new.copy_(old)
         return fresh
     return make
 
@@ -301,3 +321,9 @@ class PredictionsModel(Model):
             raise ConfigError(f"the predictions file has {len(self.predicted)} rows and the data to score {len(X)}: "
                               "give one prediction per held-out row.")
         return self.probabilities if self.probabilities is not None else _one_hot(self.predicted, self.n_classes)
+
+    def predict(self, X) -> np.ndarray:
+        """The given predicted classes (``y_pred``; the most probable class only where no ``y_pred`` was given):
+        never re-derived from the probabilities, whose argmax need not be the threshold the model used."""
+        self.predict_proba(X)  # the row count check
+        return self.predicted

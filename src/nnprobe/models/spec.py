@@ -129,6 +129,12 @@ def _python(text, target, options, class_names):
         raise _refuse(text, f"{attribute}() raised {type(exc).__name__}: {exc}") from None
     n_classes = len(class_names)
     if hasattr(made, "fit") and hasattr(made, "predict"):
+        from sklearn.base import is_classifier
+
+        if not is_classifier(made):
+            raise _refuse(text, f"{attribute}() returned a {type(made).__name__}, which scikit-learn does not know as "
+                                "a classifier (a regressor or a transformer?): give a classifier (one with "
+                                "sklearn.base.ClassifierMixin)")
         return SklearnModel(made, class_names=class_names, fitted=hasattr(made, "classes_"))
     if _is_torch_module(made):
         return TorchModel(module_factory(made), n_classes=n_classes, config=recipe, name=text,
@@ -162,6 +168,8 @@ def _skops(text, class_names):
                           "never loads untrusted types: save the model with scikit-learn's own types, or load it in "
                           "your code and give it through python:package.module:factory.")
     estimator = skops_io.load(path, trusted=None)
-    if not (hasattr(estimator, "predict") and hasattr(estimator, "classes_")):
+    from sklearn.base import is_classifier
+
+    if not (is_classifier(estimator) and hasattr(estimator, "classes_")):
         raise ConfigError(f"--model {text!r} holds a {type(estimator).__name__}, not a fitted classifier.")
     return SklearnModel(estimator, class_names=class_names, fitted=True)

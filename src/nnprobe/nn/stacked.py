@@ -56,33 +56,38 @@ def train_stacked(make_module: Callable[[int], torch.nn.Module], seeds: list[int
     config : epochs, learning rate, optimizer, batch size (minibatches in one seeded order for every copy)
     """
     modules = [make_module(seed).train() for seed in seeds]
-    try:
-        _train_vmapped(modules, x, y, config, progress)
-        path = "torch.func vmap"
-    except (RuntimeError, ValueError, NotImplementedError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        modules = [make_module(seed).train() for seed in seeds]  # afresh: the vmapped attempt may have moved them
-        _train_looped(modules, x, y, config, progress)
-        path = f"a loop, one copy after another (torch.func could not vmap this module: {reason})"
+    with torch.random.fork_rng():  # randomness inside the modules (dropout) from the copies' seeds, reproducibly
+        torch.manual_seed(seeds[0])
+        try:
+            _train_vmapped(modules, x, y, config, progress)
+            path = "torch.func vmap"
+        except (RuntimeError, ValueError, NotImplementedError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            modules = [make_module(seed).train() for seed in seeds]  # afresh: the vmapped attempt may have moved them
+            _train_looped(modules, x, y, config, progress)
+            path = f"a loop, one copy after another (torch.func could not vmap this module: {reason})"
     return StackedResult(path, [m.eval() for m in modules])
 
 
 def _train_vmapped(modules, x, y, cfg: TrainConfig, progress) -> None:
     params, buffers = stack_module_state(modules)  # each [M, ...]
+    trained = {name for name, p in modules[0].named_parameters() if p.requires_grad}
+    frozen = {k: v for k, v in params.items() if k not in trained}  # stacked, but never updated
+    params = {k: v for k, v in params.items() if k in trained}
     base = copy.deepcopy(modules[0]).to("meta")
     per_member_x = x.dim() == 3
 
-    def loss(p, b, xb, yb):
-        return F.cross_entropy(functional_call(base, (p, b), (xb,)), yb)
+    def loss(p, f, b, xb, yb):
+        return F.cross_entropy(functional_call(base, ({**p, **f}, b), (xb,)), yb)
 
-    grads = vmap(grad(loss), in_dims=(0, 0, 0 if per_member_x else None, 0), randomness="different")
+    grads = vmap(grad(loss), in_dims=(0, 0, 0, 0 if per_member_x else None, 0), randomness="different")
     names = list(params)
     opt = _make_optimizer([params[k] for k in names], cfg)
     gen = torch.Generator().manual_seed(cfg.shuffle_seed)
     n = x.shape[-2]
     for epoch in range(cfg.epochs):
         for idx in _batches(n, cfg, gen):
-            g = grads(params, buffers, x[..., idx, :], y[:, idx])
+            g = grads(params, frozen, buffers, x[..., idx, :], y[:, idx])
             for k in names:
                 params[k].grad = g[k]
             opt.step()
@@ -91,7 +96,8 @@ def _train_vmapped(modules, x, y, cfg: TrainConfig, progress) -> None:
     with torch.no_grad():  # the trained values back into ordinary modules
         for m, module in enumerate(modules):
             for name, p in module.named_parameters():
-                p.copy_(params[name][m])
+                if name in params:
+                    p.copy_(params[name][m])
             for name, b in module.named_buffers():
                 b.copy_(buffers[name][m])
 

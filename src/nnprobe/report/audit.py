@@ -95,10 +95,10 @@ def build(r: AuditResult) -> Report:
         Section("Checks", [], tables=[checks]),
     ]
     if r.shortcuts:
-        shortcut = Table("Retrained without a flagged column (held at its mean)",
-                         ["column", "flagged by", "held-out accuracy", "p (test 1)", "gain", "carries the model"],
-                         [[s.column, s.flagged_by, f"{s.heldout_accuracy:.4f}", f"{s.p_value:.3g}", f"{s.gain:.3f}",
-                           "yes" if s.confirmed else "no"] for s in r.shortcuts],
+        shortcut = Table("Retrained without flagged columns (held at their means)",
+                         ["column(s)", "flagged by", "held-out accuracy", "p (test 1)", "gain", "carries the model"],
+                         [[", ".join(s.columns), s.flagged_by, f"{s.heldout_accuracy:.4f}", f"{s.p_value:.3g}",
+                           f"{s.gain:.3f}", "yes" if s.confirmed else "no"] for s in r.shortcuts],
                          note=f"gain = (accuracy − majority) / (1 − majority), majority {r.majority_accuracy:.4f}.")
         sections.insert(2, Section("Shortcuts", [], tables=[shortcut]))
         terminal.insert(1, shortcut)
