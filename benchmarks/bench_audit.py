@@ -60,7 +60,7 @@ def main() -> None:
 
     from nnprobe import audit
     from nnprobe.checks.permutation import permutation_tests
-    from nnprobe.models import MLPModel, TorchModel, module_factory
+    from nnprobe.models import MLPModel
     from nnprobe.nn.config import TrainConfig
     from nnprobe.threads import cores
 
