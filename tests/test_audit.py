@@ -62,7 +62,8 @@ def test_an_unpruned_tree_on_noisy_labels_memorises(tmp_path):
 
 def test_the_cli_writes_the_verdict_and_fail_on_sets_exit_code_3(tmp_path):
     out = tmp_path / "run"
-    args = ["audit", "--small", "--permutations", "19", "--feature-permutations", "0", "--device", "cpu", "--out", str(out)]
+    args = ["audit", "--small", "--permutations", "19", "--feature-permutations", "0", "--device", "cpu",
+            "--out", str(out)]
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.stdout)["result"]["verdict"]

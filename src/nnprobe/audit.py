@@ -253,7 +253,8 @@ def _score_saved_model(model, data, test, tests) -> str:
     tests.labels = with_observed(tests.labels, float(np.mean(predicted == test.y)),
                                  float(np.mean(model.predict(data.X) == data.y)))
     return (f"the saved model is scored as it is ({tests.labels.observed:.3f} held out; the same estimator refitted "
-            f"on the training file scores {refitted:.3f}); the null copies are clones of it refitted on permuted labels")
+            f"on the training file scores {refitted:.3f}); the null copies are clones of it refitted on permuted "
+            "labels")
 
 
 def _checks(c: AuditConfig, data, test, tests) -> list[CheckResult]:
