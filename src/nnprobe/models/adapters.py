@@ -100,6 +100,17 @@ class MLPModel(Model):
         self._fitted = (model, center, scale)
         return self
 
+    def logits_function(self):
+        import torch
+
+        if self._fitted is None:
+            raise ConfigError("the MLP has not been trained yet: call fit first.")
+        model, center, scale = self._fitted
+        net = model.member(0).eval()
+        shift = torch.as_tensor(center, dtype=torch.float32, device=model.device)
+        divide = torch.as_tensor(scale, dtype=torch.float32, device=model.device)
+        return lambda x: net((x - shift) / divide)
+
     def predict_proba(self, X) -> np.ndarray:
         import torch
 
@@ -257,6 +268,11 @@ class TorchModel(Model):
                                 torch.from_numpy(np.asarray(y))[None], self.config)
         self._fitted = trained.modules[0]
         return self
+
+    def logits_function(self):
+        if self._fitted is None:
+            raise ConfigError("the torch module has not been trained yet: call fit first.")
+        return self._fitted.eval()
 
     def predict_proba(self, X) -> np.ndarray:
         import torch

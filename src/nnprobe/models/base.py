@@ -53,6 +53,12 @@ class Model:
         """Predicted class indices of shape (n_samples,)."""
         return self.predict_proba(X).argmax(axis=1)
 
+    def logits_function(self):
+        """A differentiable torch function from raw features ``[n, d]`` (float32) to class logits ``[n, k]``
+        (softmax of which are the probabilities), for the trained model; None where the model is not a torch
+        network (explanations then use finite differences)."""
+        return None
+
     def fit_many(self, X_train: np.ndarray, Y_train: np.ndarray, X_test: np.ndarray, Y_test: np.ndarray, *,
                  seeds: list[int], inputs: np.ndarray | None = None,
                  progress: Progress | None = None) -> FitScores:
