@@ -40,7 +40,6 @@ class Attributions:
 
 
 def _gradient(f: Callable, x) -> np.ndarray:
-    import torch
 
     x = x.detach().clone().requires_grad_(True)
     f(x).sum().backward()
