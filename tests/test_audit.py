@@ -197,3 +197,25 @@ def test_work_that_cannot_fit_is_refused_with_its_estimate(monkeypatch):
     assert activations <= stated <= 2 * activations
     result = runner.invoke(app, ["audit", "--feature-permutations", "5"])
     assert result.exit_code == 2 and "smallest is 1/6" in result.stderr
+
+
+def test_a_model_that_fails_on_the_data_is_one_line_naming_it(tmp_path, monkeypatch):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(90, 3)).astype(np.float32)
+    data = table(tmp_path, X, (X[:, 0] > 0).astype(np.int64))
+    (tmp_path / "mine.py").write_text(
+        "import sys, torch\n"
+        "def wrong_inputs():\n    return torch.nn.Linear(7, 2)\n"  # the data have 3 features
+        "def raises():\n    return lambda X: 1 / 0\n"
+        "def leaves():\n    sys.exit(5)\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    monkeypatch.chdir(tmp_path)
+    for spec, message in (("python:mine:wrong_inputs", "failed while training its copies: RuntimeError: mat1 and mat2"),
+                          ("python:mine:raises", "failed while predicting: ZeroDivisionError"),
+                          ("python:mine:leaves", "leaves() raised SystemExit: 5"),
+                          ("python:broken:f", "importing 'broken' raised SyntaxError"),
+                          ("sklearn:KNeighborsClassifier?n_neighbors=500", "Expected n_neighbors <= n_samples_fit")):
+        result = runner.invoke(app, ["audit", data, "--target", "label", "--model", spec, "--permutations", "19",
+                                     "--feature-permutations", "0", "--device", "cpu", "--out", str(tmp_path / "r")])
+        assert result.exit_code == 2 and message in result.stderr, (spec, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -14,7 +14,7 @@ import numpy as np
 
 from nnprobe.data.dataset import standard_scaling
 from nnprobe.errors import ConfigError
-from nnprobe.models.base import FitScores, Model, ModelInfo, accuracy_rows, row_batches
+from nnprobe.models.base import FitScores, Model, ModelInfo, accuracy_rows, row_batches, users_model
 from nnprobe.nn.config import TrainConfig
 
 
@@ -135,7 +135,8 @@ class SklearnModel(Model):
         self.info = ModelInfo("scikit-learn", name or _describe_estimator(estimator), _sklearn_params(estimator), True)
 
     def fit(self, X, y, *, seed: int = 0) -> SklearnModel:
-        self.estimator = _fit_clone(self.estimator, X, y, seed)
+        with users_model(self.info.name, "fitting"):
+            self.estimator = _fit_clone(self.estimator, X, y, seed)
         self._columns = np.asarray(self.estimator.classes_)
         self.saved = False
         return self
@@ -144,8 +145,9 @@ class SklearnModel(Model):
         if self._columns is None:
             raise ConfigError("the scikit-learn model has not been fitted: give a fitted estimator or let nnprobe "
                               "fit it.")
-        return np.concatenate([_proba(self.estimator, X[rows], self._columns, self.n_classes)
-                               for rows in row_batches(len(X), self.n_classes)])
+        with users_model(self.info.name, "predicting"):
+            return np.concatenate([_proba(self.estimator, X[rows], self._columns, self.n_classes)
+                                   for rows in row_batches(len(X), self.n_classes)])
 
     def predict(self, X) -> np.ndarray:
         """The estimator's own predictions (its ``predict``, which need not be the argmax of its probabilities),
@@ -153,8 +155,9 @@ class SklearnModel(Model):
         if self._columns is None:
             self.predict_proba(X)  # says it is not fitted
         classes = np.asarray(self.estimator.classes_)
-        return np.concatenate([self._columns[np.searchsorted(classes, self.estimator.predict(X[rows]))]
-                               for rows in row_batches(len(X), 1)])
+        with users_model(self.info.name, "predicting"):
+            return np.concatenate([self._columns[np.searchsorted(classes, self.estimator.predict(X[rows]))]
+                                   for rows in row_batches(len(X), 1)])
 
     def fit_many(self, X_train, Y_train, X_test, Y_test, *, seeds, inputs=None, progress=None) -> FitScores:
         from joblib import Parallel, delayed
@@ -165,7 +168,8 @@ class SklearnModel(Model):
                                     X_test if X_test.ndim == 2 else X_test[m], Y_test[m], seed)
                 for m, seed in enumerate(seeds)]
         workers = min(current_threads(), len(jobs))  # the cores the study may use
-        results = Parallel(n_jobs=workers)(jobs)
+        with users_model(self.info.name, "fitting its copies"):
+            results = Parallel(n_jobs=workers)(jobs)
         for *_, caught in results:  # warnings of the worker processes, raised again here: they become notes
             for message in dict.fromkeys(caught):
                 warnings.warn(message, RuntimeWarning, stacklevel=1)
@@ -254,9 +258,10 @@ class TorchModel(Model):
 
         x = torch.from_numpy(np.ascontiguousarray(X_train if inputs is None else inputs))
         y = torch.from_numpy(np.ascontiguousarray(Y_train))
-        trained = train_stacked(self.make_module, list(seeds), x, y, self.config, progress=progress)
-        train = predict_stacked(trained.modules, x).numpy()
-        test = predict_stacked(trained.modules, torch.from_numpy(np.ascontiguousarray(X_test))).numpy()
+        with users_model(self.info.name, "training its copies"):
+            trained = train_stacked(self.make_module, list(seeds), x, y, self.config, progress=progress)
+            train = predict_stacked(trained.modules, x).numpy()
+            test = predict_stacked(trained.modules, torch.from_numpy(np.ascontiguousarray(X_test))).numpy()
         return FitScores(accuracy_rows(train, Y_train), accuracy_rows(test, Y_test), test[0], trained.path)
 
     def fit(self, X, y, *, seed: int = 0) -> TorchModel:
@@ -264,8 +269,9 @@ class TorchModel(Model):
 
         from nnprobe.nn.stacked import train_stacked
 
-        trained = train_stacked(self.make_module, [seed], torch.from_numpy(np.ascontiguousarray(X)),
-                                torch.from_numpy(np.asarray(y))[None], self.config)
+        with users_model(self.info.name, "training"):
+            trained = train_stacked(self.make_module, [seed], torch.from_numpy(np.ascontiguousarray(X)),
+                                    torch.from_numpy(np.asarray(y))[None], self.config)
         self._fitted = trained.modules[0]
         return self
 
@@ -279,7 +285,7 @@ class TorchModel(Model):
 
         if self._fitted is None:
             raise ConfigError("the torch module has not been trained yet: call fit first.")
-        with torch.no_grad():
+        with torch.no_grad(), users_model(self.info.name, "predicting"):
             return np.concatenate([torch.softmax(self._fitted(torch.from_numpy(np.ascontiguousarray(X[rows]))), -1)
                                    .numpy() for rows in row_batches(len(X), 4 * self.n_classes)])
 
@@ -316,7 +322,8 @@ class FunctionModel(Model):
     def predict_proba(self, X) -> np.ndarray:
         parts = []
         for rows in row_batches(len(X), self.n_classes):
-            proba = np.asarray(self.function(X[rows]), dtype=np.float64)
+            with users_model(self.info.name, "predicting"):
+                proba = np.asarray(self.function(X[rows]), dtype=np.float64)
             if proba.shape != (rows.stop - rows.start, self.n_classes) or not np.isfinite(proba).all():
                 raise ConfigError(f"{self.info.name} returned an array of shape {proba.shape} (or with NaN): it must "
                                   f"return finite probabilities of shape (n_samples, {self.n_classes}).")

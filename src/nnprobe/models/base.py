@@ -4,10 +4,13 @@ permutation tests). No torch here: adapters import what they need."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from nnprobe.errors import UserInputError
 
 PREDICT_BATCH_VALUES = 2**24  # values a prediction batch may hold (rows x members x widest layer): ~64 MB
 
@@ -34,6 +37,25 @@ class FitScores:
 
 
 Progress = Callable[[float, float], None]
+
+
+class ModelError(UserInputError):
+    """The user's model (its code, its parameters) failed on the data it was given."""
+
+
+@contextlib.contextmanager
+def users_model(name: str, doing: str):
+    """Turn anything the user's model raises while ``doing`` (an estimator's fit, a module's forward pass, a
+    function's call) into one line naming the model; nnprobe's own errors pass through unchanged."""
+    try:
+        yield
+    except UserInputError:
+        raise
+    except Exception as exc:  # the user's code: whatever it raises is reported, in one line
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        raise ModelError(f"the model {name} failed while {doing}: {type(exc).__name__}: "
+                         f"{lines[-1].rstrip('.') if lines else 'no message'}. Check that it suits these data (features, "
+                         "classes, sizes).") from None
 
 
 class Model:

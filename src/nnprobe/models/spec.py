@@ -118,6 +118,8 @@ def _python(text, target, options, class_names):
         raise _refuse(text, f"cannot import {module_name!r} ({exc})") from None
     except AttributeError:
         raise _refuse(text, f"{module_name} has no {attribute!r}") from None
+    except (Exception, SystemExit) as exc:  # the user's module failed to load (a syntax error, its own code)
+        raise _refuse(text, f"importing {module_name!r} raised {type(exc).__name__}: {_first_line(exc)}") from None
     finally:
         sys.path.pop(0)
     recipe = _training(text, options)
@@ -125,13 +127,11 @@ def _python(text, target, options, class_names):
         raise _refuse(text, f"unknown option(s) {', '.join(options)}: a torch module takes {', '.join(TRAINING_KEYS)}")
     try:
         made = factory()
-    except Exception as exc:  # the user's code: anything it raises is reported, in one line
-        raise _refuse(text, f"{attribute}() raised {type(exc).__name__}: {exc}") from None
+    except (Exception, SystemExit) as exc:  # the user's code: anything it raises is reported, in one line
+        raise _refuse(text, f"{attribute}() raised {type(exc).__name__}: {_first_line(exc)}") from None
     n_classes = len(class_names)
     if hasattr(made, "fit") and hasattr(made, "predict"):
-        from sklearn.base import is_classifier
-
-        if not is_classifier(made):
+        if not _is_classifier(made):
             raise _refuse(text, f"{attribute}() returned a {type(made).__name__}, which scikit-learn does not know as "
                                 "a classifier (a regressor or a transformer?): give a classifier (one with "
                                 "sklearn.base.ClassifierMixin)")
@@ -143,6 +143,21 @@ def _python(text, target, options, class_names):
         return FunctionModel(made, n_classes=n_classes, name=text)
     raise _refuse(text, f"{attribute}() returned a {type(made).__name__}, not a scikit-learn estimator, a "
                         "torch.nn.Module or a predict_proba function")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else "no message"
+
+
+def _is_classifier(obj) -> bool:
+    """scikit-learn's is_classifier, False for objects it cannot even ask (a dict, a custom class)."""
+    from sklearn.base import is_classifier
+
+    try:
+        return bool(is_classifier(obj))
+    except Exception:  # not an estimator at all
+        return False
 
 
 def _is_torch_module(obj) -> bool:
@@ -168,8 +183,6 @@ def _skops(text, class_names):
                           "never loads untrusted types: save the model with scikit-learn's own types, or load it in "
                           "your code and give it through python:package.module:factory.")
     estimator = skops_io.load(path, trusted=None)
-    from sklearn.base import is_classifier
-
-    if not (is_classifier(estimator) and hasattr(estimator, "classes_")):
+    if not (_is_classifier(estimator) and hasattr(estimator, "classes_")):
         raise ConfigError(f"--model {text!r} holds a {type(estimator).__name__}, not a fitted classifier.")
     return SklearnModel(estimator, class_names=class_names, fitted=True)
