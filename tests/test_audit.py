@@ -203,16 +203,17 @@ def test_a_model_that_fails_on_the_data_is_one_line_naming_it(tmp_path, monkeypa
     rng = np.random.default_rng(9)
     X = rng.normal(size=(90, 3)).astype(np.float32)
     data = table(tmp_path, X, (X[:, 0] > 0).astype(np.int64))
-    (tmp_path / "mine.py").write_text(
+    (tmp_path / "failing_models.py").write_text(
         "import sys, torch\n"
         "def wrong_inputs():\n    return torch.nn.Linear(7, 2)\n"  # the data have 3 features
         "def raises():\n    return lambda X: 1 / 0\n"
         "def leaves():\n    sys.exit(5)\n")
     (tmp_path / "broken.py").write_text("def f(:\n")
     monkeypatch.chdir(tmp_path)
-    for spec, message in (("python:mine:wrong_inputs", "failed while training its copies: RuntimeError: mat1 and mat2"),
-                          ("python:mine:raises", "failed while predicting: ZeroDivisionError"),
-                          ("python:mine:leaves", "leaves() raised SystemExit: 5"),
+    for spec, message in (("python:failing_models:wrong_inputs",
+                           "failed while training its copies: RuntimeError: mat1 and mat2"),
+                          ("python:failing_models:raises", "failed while predicting: ZeroDivisionError"),
+                          ("python:failing_models:leaves", "leaves() raised SystemExit: 5"),
                           ("python:broken:f", "importing 'broken' raised SyntaxError"),
                           ("sklearn:KNeighborsClassifier?n_neighbors=500", "Expected n_neighbors <= n_samples_fit")):
         result = runner.invoke(app, ["audit", data, "--target", "label", "--model", spec, "--permutations", "19",
