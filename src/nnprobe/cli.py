@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 import nnprobe
 from nnprobe.audit import AuditConfig
+from nnprobe.studies.explain import ExplainConfig
 from nnprobe.errors import ConfigError, UserInputError
 from nnprobe.studies import ARTICLES
 from nnprobe.studies.backprop import BackpropConfig
@@ -202,6 +203,7 @@ _bl = functools.partial(default_of, BaselineConfig)
 _co = functools.partial(default_of, CoinConfig)
 _cm = functools.partial(default_of, CompareConfig)
 _a = functools.partial(default_of, AuditConfig)
+_e = functools.partial(default_of, ExplainConfig)
 
 
 def about(study: str, text: str) -> str:
@@ -458,6 +460,44 @@ def baseline(
                           hidden=parse_ints(hidden, "--hidden"), epochs=epochs, max_rows=max_rows, seed=seed,
                           device=device, threads=threads)
     run_and_report("baseline", config, study.run, report_baseline.build, out=out, json_out=json_out, quiet=quiet)
+
+
+@app.command(help=about("explain", "How far can a model be explained? Derivatives of the output, partial "
+                                   "dependence with ICE, accumulated local effects, Friedman's H and integrated "
+                                   "gradients, for any model, with warnings where a plot is not to be trusted."))
+@user_errors
+def explain(
+    data: Annotated[str | None, typer.Argument(help="A .csv/.parquet file (with --target), sklearn:NAME or "
+                                               "synth:NAME?key=value&... [default: sklearn:breast_cancer and "
+                                               "synth:interaction]")] = None,
+    target: Annotated[str | None, typer.Option(help="Class column of a data file.")] = None,
+    model: Annotated[str | None, typer.Option(help="Your model, as for audit (mlp:64-32, sklearn:NAME?..., "
+                                              "python:module:factory, a .skops file) [default: the seed's three "
+                                              "classes: logistic regression, gradient-boosted trees, nnprobe's "
+                                              "MLP].")] = None,
+    output: Annotated[str | None, typer.Option(help="What is explained: logit (log-odds of the last class) or "
+                                               "probability." + _e("output"))] = None,
+    features: Annotated[int | None, typer.Option(help="Most important features shown with partial dependence "
+                                                 "and ALE." + _e("features"))] = None,
+    h_rows: Annotated[int | None, typer.Option(help="Rows of the H-statistic's subsample (its cost grows with the "
+                                               "square)." + _e("h_rows"))] = None,
+    max_memory: Annotated[int | None, typer.Option(help="Memory bound of integrated gradients, in MiB."
+                                                   + _e("max_memory_mb"))] = None,
+    small: SmallOpt = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    from nnprobe.report import explain as report_explain
+    from nnprobe.studies import explain as study
+
+    config = build_config(study.ExplainConfig, small, data=data, target=target, model=model, output=output,
+                          features=features, h_rows=h_rows, max_memory_mb=max_memory, seed=seed, device=device,
+                          threads=threads)
+    run_and_report("explain", config, study.run, report_explain.build, out=out, json_out=json_out, quiet=quiet)
 
 
 def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:

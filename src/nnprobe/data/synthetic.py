@@ -20,8 +20,8 @@ from nnprobe.limits import (
 )
 
 
-def _names(prefix: str, count: int) -> list[str]:
-    return [f"{prefix}{i}" for i in range(count)]
+def _names(prefix: str, count: int, start: int = 0) -> list[str]:
+    return [f"{prefix}{i}" for i in range(start, start + count)]
 
 
 def _check_size(*, n: int, d: int, k: int | None = None, seed: int | None = None, bytes_per_value: int = 4) -> None:
@@ -100,4 +100,18 @@ def imbalanced(*, n: int = 1000, d: int = 5, majority: float = 0.92, separation:
                    f"synth:imbalanced?n={n}&d={d}&majority={majority:g}&separation={separation:g}&seed={seed}")
 
 
-GENERATORS = {"gaussian": gaussian, "box": uniform_box, "line": line, "imbalanced": imbalanced}
+def interaction(*, n: int = 4000, d: int = 5, seed: int = 0) -> Dataset:
+    """Features uniform on [-1, 1]; the class drawn with log-odds 4 x1 x2 + 1.5 x3 (x1, x2, x3 the first three
+    columns; the others are noise): a known interaction between x1 and x2, and a main effect of x3."""
+    _check_size(n=n, d=d, seed=seed)
+    if d < 3:
+        raise DataError(f"synth:interaction needs d >= 3 features (x1, x2, x3 carry the signal); got d={d}.")
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+    log_odds = 4 * X[:, 0].astype(np.float64) * X[:, 1] + 1.5 * X[:, 2]
+    y = (rng.random(n) < 1 / (1 + np.exp(-log_odds))).astype(np.int64)
+    return Dataset(X, y, _names("x", d, start=1), ["0", "1"], f"synth:interaction?n={n}&d={d}&seed={seed}")
+
+
+GENERATORS = {"gaussian": gaussian, "box": uniform_box, "line": line, "imbalanced": imbalanced,
+              "interaction": interaction}

@@ -3,8 +3,9 @@ features, for any model of ``nnprobe.models`` (batched to bounded memory), and a
 where the model is a torch network.
 
 Log-odds of class c: log(p_c / (1 - p_c)). From a network's logits z this is z_c - logsumexp(z_j, j != c) (for two
-classes, z_1 - z_0: the network's own pre-softmax score); from probabilities, log(p_c) - log(1 - p_c) with p
-clipped to [1e-15, 1 - 1e-15].
+classes, z_1 - z_0: the network's own pre-softmax score); for a two-class scikit-learn model whose
+``decision_function`` is its log-odds (LOG_ODDS_ESTIMATORS), that; else from probabilities,
+log(p_c) - log(1 - p_c) with p clipped to [1e-15, 1 - 1e-15] (which flattens the log-odds where p rounds to 0 or 1).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from nnprobe.models.base import Model, row_batches
 
 OUTPUTS = ("probability", "logit")
 CLIP = 1e-15
+# two-class scikit-learn classifiers whose decision_function is the log-odds of their second class
+LOG_ODDS_ESTIMATORS = ("LogisticRegression", "HistGradientBoostingClassifier", "GradientBoostingClassifier")
 
 
 @dataclass
@@ -49,13 +52,26 @@ class Output:
         X = np.asarray(X, dtype=np.float32)
         f = self.torch_function()
         parts = []
+        log_odds = self._decision_log_odds()
         for rows in row_batches(len(X), max(1, X.shape[1]) * self.model.n_classes):
-            if f is None:
+            if log_odds is not None:
+                parts.append(log_odds(X[rows]))
+            elif f is None:
                 parts.append(self._from_proba(self.model.predict_proba(X[rows])))
             else:
                 with torch.no_grad():
                     parts.append(f(torch.from_numpy(X[rows])).double().numpy())
         return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _decision_log_odds(self) -> Callable | None:
+        """The log-odds from a two-class scikit-learn model's decision_function, where that is what it gives."""
+        estimator = getattr(self.model, "estimator", None)
+        columns = getattr(self.model, "_columns", None)
+        if (self.kind != "logit" or columns is None or len(columns) != 2 or self.model.n_classes != 2
+                or type(estimator).__name__ not in LOG_ODDS_ESTIMATORS):
+            return None
+        sign = 1.0 if columns[1] == self.target else -1.0  # decision_function scores the estimator's second class
+        return lambda X: sign * np.asarray(estimator.decision_function(X), dtype=np.float64).reshape(-1)
 
     def _from_proba(self, proba: np.ndarray) -> np.ndarray:
         p = np.asarray(proba, dtype=np.float64)[:, self.target]

@@ -15,6 +15,7 @@ ARTICLES = {
     "baseline": "Why does a single-layer neural network initialized with zero parameters achieve 92% accuracy?",
     "backprop": "A Gentle Introduction to Neural Networks",
     "cluster": "Explainable Clustering in a Classification Neural Network",
+    "explain": "Why Can\u2019t I Tell What My Neural Network is Doing?",
 }
 
 Progress = Callable[[float, float], None]  # (work done, work total), in study-defined units

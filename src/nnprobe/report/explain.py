@@ -1,0 +1,136 @@
+"""Report of the explain study: the seed's order of explainability first, then the features whose partial
+dependence is not to be trusted, and per model its derivatives, partial dependence with ICE beside ALE (warnings
+drawn on the plot), and Friedman's H of features and pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.figures import label, new_figure
+from nnprobe.report.runfolder import figure_png
+from nnprobe.studies.explain import ExplainResult, ModelView
+
+
+def _slug(i: int, role: str) -> str:
+    return f"{i}_{role.replace(' ', '_').replace('-', '_')}"
+
+
+def _derivative_figure(r: ExplainResult) -> bytes:
+    """Per data set: each model's derivatives of its most important features, divided by their mean magnitude
+    (a constant derivative is a single line at +-1)."""
+    fig, axes = new_figure(ncols=len(r.data), figsize=(5.5 * len(r.data), 3.8), squeeze=False)
+    for ax, view in zip(axes[0], r.data):
+        samples = [m.derivative_sample.ravel() for m in view.models]
+        ax.boxplot(samples, showfliers=False)
+        ax.set_xticks(range(1, len(view.models) + 1), [f"{m.role}\n{m.non_constancy:.2g}" for m in view.models],
+                      fontsize=8)
+        ax.set(ylabel=f"d {r.output} / dx ÷ mean |d/dx|", title=label(view.source))
+        ax.title.set_fontsize(9)
+    fig.suptitle("How constant is each model's derivative? (non-constancy under each box)", fontsize=10)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def _effects_figure(r: ExplainResult, view, m: ModelView) -> bytes:
+    shown = [f for f in m.features if f.pd is not None]
+    fig, axes = new_figure(nrows=len(shown), ncols=2, figsize=(10, 2.8 * len(shown)), squeeze=False)
+    for (left, right), f in zip(axes, shown):
+        pd_, ale = f.pd, f.ale
+        for curve in pd_.ice[: 60]:
+            left.plot(pd_.grid, curve, color="C0", alpha=0.15, linewidth=0.7)
+        left.plot(pd_.grid, pd_.average, color="C3", linewidth=2, label="partial dependence")
+        left.set(xlabel=label(f.name), ylabel=r.output, title="partial dependence and ICE")
+        if f.warning:
+            left.text(0.02, 0.97, label(f.warning), transform=left.transAxes, va="top", fontsize=7, color="C3",
+                      wrap=True, bbox=dict(facecolor="white", alpha=0.8, edgecolor="C3"))
+        right.fill_between(ale.edges, ale.low, ale.high, color="C2", alpha=0.25, label="bootstrap 95%")
+        right.plot(ale.edges, ale.effect, color="C2", linewidth=2, label="ALE")
+        right.set(xlabel=label(f.name), ylabel=f"{r.output} (centred)", title="accumulated local effects")
+        for ax in (left, right):
+            ax.title.set_fontsize(9)
+        right.legend(fontsize=7)
+    fig.suptitle(f"{label(m.role)} ({label(m.name)}) on {label(view.source)}", fontsize=10)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def _interaction_figure(view, m: ModelView) -> bytes:
+    with_h = [f for f in m.features if f.h is not None]
+    fig, (bars, heat) = new_figure(ncols=2, figsize=(10, 0.3 * len(with_h) + 2.4))
+    bars.barh(range(len(with_h)), [f.h for f in with_h], color="C1")
+    bars.set_yticks(range(len(with_h)), [label(f.name)[:24] for f in with_h], fontsize=8)
+    bars.invert_yaxis()
+    bars.set(xlabel="total H (share of variance from interactions, square root)", xlim=(0, 1.05))
+    names = sorted({name for p in m.pairs for name in p["features"]})
+    matrix = np.full((len(names), len(names)), np.nan)
+    for p in m.pairs:
+        a, b = (names.index(x) for x in p["features"])
+        matrix[a, b] = matrix[b, a] = p["h"]
+    if names:
+        image = heat.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+        heat.set_xticks(range(len(names)), [label(n)[:14] for n in names], rotation=45, ha="right", fontsize=8)
+        heat.set_yticks(range(len(names)), [label(n)[:14] for n in names], fontsize=8)
+        fig.colorbar(image, ax=heat, label="pair H")
+    heat.set_title("H of the top pairs", fontsize=9)
+    fig.suptitle(f"Interactions of {label(m.role)} on {label(view.source)}", fontsize=10)
+    fig.tight_layout()
+    return figure_png(fig)
+
+
+def metrics_frame(r: ExplainResult) -> pd.DataFrame:
+    rows = []
+    for view in r.data:
+        for m in view.models:
+            for f in m.features:
+                rows += [(view.source, m.role, f.name, "importance", f.importance),
+                         (view.source, m.role, f.name, "non_constancy", f.non_constancy)]
+                if f.h is not None:
+                    rows.append((view.source, m.role, f.name, "h", f.h))
+    return pd.DataFrame(rows, columns=["data", "model", "feature", "metric", "value"])
+
+
+def build(r: ExplainResult) -> Report:
+    models = Table(f"Models and their derivatives (output: {r.output})",
+                   ["data", "model", "held-out acc", "derivative by", "non-constancy", "integrated gradients"],
+                   [[view.source, f"{m.role}: {m.name}", f"{m.heldout_accuracy:.3f}", m.derivative_method,
+                     f"{m.non_constancy:.3g}", "—" if m.ig is None else
+                     f"{m.ig['steps']} steps, median completeness error {m.ig['median_error']:.2%}"]
+                    for view in r.data for m in view.models],
+                   note="non-constancy: sd of d output / dx over the rows divided by its mean magnitude, pooled over "
+                        "features (0: a constant derivative, a fully explainable effect).")
+    warnings_rows = [[view.source, m.role, f.name, f.warning] for view in r.data for m in view.models
+                     for f in m.features if f.warning]
+    untrusted = Table("Partial dependence plots not to be trusted", ["data", "model", "feature", "why"],
+                      warnings_rows or [["—", "—", "—", "every plot shown passed the checks"]],
+                      note="total H ≥ 0.3, centred ICE spread ≥ 0.3 of the curve's range, or ≥ 20% of its points "
+                           "outside the data's support; read the ALE curve beside it instead.")
+    figures = {"derivatives.png": _derivative_figure(r)}
+    sections = [Section("The seed's three classes, one yardstick", [
+        "The seed says linear models are fully explainable (df/dx is a constant), gradient-boosted trees "
+        "partially, networks hardly. Measured as how constant each model's derivative is across the data. The "
+        f"explained output is the {r.output} of the last class.",
+    ], claims=r.claims, tables=[models], figures=["derivatives.png"]),
+        Section("When not to trust a partial dependence plot", [], tables=[untrusted])]
+    for i, view in enumerate(r.data):
+        for m in view.models:
+            slug = _slug(i, m.role)
+            figures[f"effects_{slug}.png"] = _effects_figure(r, view, m)
+            figures[f"interactions_{slug}.png"] = _interaction_figure(view, m)
+            pairs = Table(f"Top pairs by Friedman's H: {m.role} on {view.source}",
+                          ["pair", "H", "95% interval", "unnormalised"],
+                          [[" × ".join(p["features"]), f"{p['h']:.3f}", f"[{p['low']:.3f}, {p['high']:.3f}]",
+                            f"{p['unnormalised']:.3g}"] for p in m.pairs],
+                          note="H of a pair is large whenever its joint effect is small; the unnormalised value, in "
+                               "output units, says whether the interaction matters.")
+            sections.append(Section(f"{m.role} on {view.source}", [], tables=[pairs],
+                                    figures=[f"effects_{slug}.png", f"interactions_{slug}.png"]))
+    ordering = [c for c in r.claims if c.source == "seed"]
+    verdict = {True: "holds", False: "does not hold", None: "not tested"}
+    headline = ("The seed's order of explainability (linear, then trees, then networks): " + "; ".join(
+        f"{verdict[c.holds]} ({c.evidence.split(': ', 1)[1]})" for c in ordering) if ordering else
+        f"{len(warnings_rows)} partial dependence plot(s) not to be trusted")
+    return Report(command="explain", title="explain — how far can each model be explained?",
+                  terminal=[models, untrusted], sections=sections, figures=figures, metrics=metrics_frame(r),
+                  claims=r.claims, headline=headline, notes=list(r.notes))
