@@ -63,8 +63,9 @@ class PartialDependence:
 
 
 def partial_dependence(output: Output, X: np.ndarray, feature: int, *, grid_points: int = GRID_POINTS,
-                       rows: int = ICE_ROWS, seed: int = 0) -> PartialDependence:
-    """Partial dependence and ICE curves of ``feature`` on a seeded sample of ``rows`` rows of ``X``."""
+                       rows: int = ICE_ROWS, seed: int = 0, support: bool = True) -> PartialDependence:
+    """Partial dependence and ICE curves of ``feature`` on a seeded sample of ``rows`` rows of ``X``; with
+    ``support``, the share of its points outside the data's support (NaN without)."""
     rng = np.random.default_rng(seed)
     X = np.asarray(X, dtype=np.float32)
     grid = quantile_grid(X[:, feature], grid_points)
@@ -76,7 +77,7 @@ def partial_dependence(output: Output, X: np.ndarray, feature: int, *, grid_poin
     centred = ice - ice.mean(axis=1, keepdims=True)
     span = float(np.ptp(average))
     spread = float(centred.std(axis=0).mean() / span) if span > 0 else (0.0 if np.allclose(centred, 0) else np.inf)
-    outside = outside_support(points.reshape(-1, X.shape[1]), X, seed=seed)
+    outside = outside_support(points.reshape(-1, X.shape[1]), X, seed=seed) if support else float("nan")
     return PartialDependence(feature, grid, average, ice, outside, spread)
 
 
