@@ -156,3 +156,17 @@ def test_the_explain_study_finds_the_planted_interaction_and_judges_the_seeds_or
     assert order[0]["holds"] == (values[0] < values[1] < values[2])  # the claim reports what was measured
     bad = runner.invoke(app, ["explain", "--output", "odds"])
     assert bad.exit_code == 2 and "use logit or probability" in bad.stderr
+
+
+def test_second_order_ale_is_the_pure_interaction_and_zero_without_one():
+    from nnprobe.explain import accumulated_local_effects_2d
+
+    X = uniform(4000, 3, 7)
+    product = accumulated_local_effects_2d(Output(as_model(lambda X: X[:, 0].astype(np.float64) * X[:, 1]),
+                                                  "probability"), X, 0, 1, bins=10)
+    zj, zk = product.edges
+    truth = np.outer(zj, zk)  # on independent inputs symmetric about 0, x1 x2 has no main effects
+    assert np.max(np.abs(product.effect - truth)) < 0.05
+    additive = accumulated_local_effects_2d(Output(as_model(lambda X: np.sin(X[:, 0].astype(np.float64)) + X[:, 1]),
+                                                   "probability"), X, 0, 1, bins=10)
+    assert np.max(np.abs(additive.effect)) < 1e-9

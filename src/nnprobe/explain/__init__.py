@@ -7,9 +7,11 @@ from nnprobe.explain.attributions import Attributions, gradient, gradient_x_inpu
 from nnprobe.explain.derivatives import Derivatives, central_differences, derivatives
 from nnprobe.explain.effects import (
     AccumulatedEffects,
+    AccumulatedEffects2D,
     Interaction,
     PartialDependence,
     accumulated_local_effects,
+    accumulated_local_effects_2d,
     h_statistics,
     outside_support,
     partial_dependence,
@@ -18,7 +20,7 @@ from nnprobe.explain.effects import (
 from nnprobe.explain.output import Output
 
 __all__ = [
-    "AccumulatedEffects", "Attributions", "Derivatives", "Interaction", "Output", "PartialDependence",
-    "accumulated_local_effects", "central_differences", "derivatives", "gradient", "gradient_x_input",
+    "AccumulatedEffects", "AccumulatedEffects2D", "Attributions", "Derivatives", "Interaction", "Output", "PartialDependence",
+    "accumulated_local_effects", "accumulated_local_effects_2d", "central_differences", "derivatives", "gradient", "gradient_x_input",
     "h_statistics", "integrated_gradients", "outside_support", "partial_dependence", "quantile_grid",
 ]

@@ -58,7 +58,7 @@ def _effects_figure(r: ExplainResult, view, m: ModelView) -> bytes:
 
 def _interaction_figure(view, m: ModelView) -> bytes:
     with_h = [f for f in m.features if f.h is not None]
-    fig, (bars, heat) = new_figure(ncols=2, figsize=(10, 0.3 * len(with_h) + 2.4))
+    fig, (bars, heat, second) = new_figure(ncols=3, figsize=(15, 0.3 * len(with_h) + 2.6))
     bars.barh(range(len(with_h)), [f.h for f in with_h], color="C1")
     bars.set_yticks(range(len(with_h)), [label(f.name)[:24] for f in with_h], fontsize=8)
     bars.invert_yaxis()
@@ -74,6 +74,13 @@ def _interaction_figure(view, m: ModelView) -> bytes:
         heat.set_yticks(range(len(names)), [label(n)[:14] for n in names], fontsize=8)
         fig.colorbar(image, ax=heat, label="pair H")
     heat.set_title("H of the top pairs", fontsize=9)
+    if m.pair_ale is not None:
+        a, b = m.pair_ale.features
+        zj, zk = m.pair_ale.edges
+        mesh = second.pcolormesh(zk, zj, m.pair_ale.effect, shading="gouraud", cmap="RdBu_r")
+        fig.colorbar(mesh, ax=second, label="second-order ALE")
+        second.set(xlabel=label(view.feature_names[b]), ylabel=label(view.feature_names[a]))
+    second.set_title("the top pair's pure interaction (second-order ALE)", fontsize=9)
     fig.suptitle(f"Interactions of {label(m.role)} on {label(view.source)}", fontsize=10)
     fig.tight_layout()
     return figure_png(fig)

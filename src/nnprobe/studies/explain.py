@@ -8,8 +8,9 @@ here as the non-constancy of the derivatives of each model's output across the d
 (``nnprobe.explain.derivatives``). The seed leaves out which output: a logistic regression's derivative is
 constant on the log-odds, not on the probability (dp/dx = p (1 - p) w); the study says which it used.
 
-For each model: derivatives, Friedman's H of the most important features and their top pairs, partial dependence
-with ICE curves and accumulated local effects of the most important features, and, for torch networks,
+For each model: derivatives, Friedman's H of the most important features and their top pairs (the top pair's
+second-order ALE), partial dependence with ICE curves and accumulated local effects of the most important
+features, and, for torch networks,
 integrated gradients with their completeness. A feature's partial dependence plot is marked not trustworthy when
 its total H is at least H_WARN, its centred ICE curves spread by at least ICE_WARN of the curve's range, or at
 least SUPPORT_WARN of its points lie outside the data's support; its ALE curve is shown beside it.
@@ -112,7 +113,8 @@ class ModelView:
     features: list[FeatureView]
     pairs: list[dict]  # [{features: [a, b], h, unnormalised, low, high}]
     derivative_sample: np.ndarray  # [rows, shown features] derivatives / their mean magnitude (for the figure)
-    ig: dict | None = None  # {steps, median_error, rows, baseline}
+    ig: dict | None = None  # {steps, median_error, rows, baseline, mean_abs}
+    pair_ale: object | None = None  # nnprobe.explain.AccumulatedEffects2D of the top pair
 
 
 @dataclass
@@ -170,6 +172,7 @@ def _model_view(c: ExplainConfig, role: str, spec: str, train, test, device, see
     from nnprobe.explain import (
         Output,
         accumulated_local_effects,
+        accumulated_local_effects_2d,
         derivatives,
         h_statistics,
         integrated_gradients,
@@ -216,10 +219,11 @@ def _model_view(c: ExplainConfig, role: str, spec: str, train, test, device, see
                                             max_memory=c.max_memory_mb * 2**20)
         ig = {"steps": attributions.steps, "median_error": attributions.median_error, "rows": len(rows[: c.ig_rows]),
               "baseline": "the mean row", "mean_abs": np.abs(attributions.values).mean(axis=0).tolist()}
+    pair_ale = accumulated_local_effects_2d(output, rows, *pairs[0].features, bins=10) if pairs else None
     return ModelView(role, spec, model.info.name, heldout, d.method, d.pooled_non_constancy, prob, features,
                      [{"features": [train.feature_names[a] for a in p.features], "h": p.h,
                        "unnormalised": p.unnormalised, "low": p.low, "high": p.high} for p in pairs],
-                     sample, ig)
+                     sample, ig, pair_ale)
 
 
 def _warning(j: int, h: float | None, pd, pairs, names: list[str]) -> str:
