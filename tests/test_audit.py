@@ -220,3 +220,8 @@ def test_a_model_that_fails_on_the_data_is_one_line_naming_it(tmp_path, monkeypa
                                      "--feature-permutations", "0", "--device", "cpu", "--out", str(tmp_path / "r")])
         assert result.exit_code == 2 and message in result.stderr, (spec, result.output)
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_id_column_cannot_be_the_target():
+    result = runner.invoke(app, ["audit", "data.csv", "--target", "label", "--id", "label"])
+    assert result.exit_code == 2 and "names the target column" in result.stderr

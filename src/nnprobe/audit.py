@@ -75,6 +75,9 @@ class AuditConfig:
             raise ConfigError(f"{self.feature_permutations} feature permutations cannot show a p-value at or below "
                               f"alpha={self.alpha:g} (the smallest is 1/{self.feature_permutations + 1}): use at "
                               f"least {int(np.ceil(1 / self.alpha)) - 1}, or 0 to skip test 2.")
+        if self.target is not None and self.id_col == self.target:
+            raise ConfigError(f"--id {self.id_col!r} names the target column: give the column of row ids, or "
+                              "leave --id out.")
         if self.predictions is not None and self.test is None:
             raise ConfigError("--predictions are predictions of held-out rows: give those rows with --test FILE.")
         self.seed = check_seed(self.seed)
