@@ -34,6 +34,7 @@ bench: $(STAMP_DEV)
 	$(PY) benchmarks/bench_memorize.py
 	$(PY) benchmarks/bench_threads.py
 	$(PY) benchmarks/bench_audit.py
+	$(PY) benchmarks/bench_explain.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info .pytest_cache
