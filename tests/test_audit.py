@@ -135,7 +135,10 @@ def test_predictions_are_matched_to_held_out_rows_by_id_and_may_be_probabilities
     assert r.data["n_features"] == 3 and any("row ids" in note for note in r.notes)  # the ids are not a feature
     pd.DataFrame({"id": ids[200:][order][:-1], "y_pred": "a"}).to_csv(tmp_path / "short.csv", index=False)
     pd.DataFrame({"id": ids[200:], "proba_a": 0.7, "proba_b": 0.7}).to_csv(tmp_path / "bad.csv", index=False)
+    pd.DataFrame({"id": ids[200:], "proba_a": 0.5, "proba_b": 0.5, "proba_c": 0.0}).to_csv(tmp_path / "stray.csv",
+                                                                                        index=False)
     for name, message in (("short.csv", "1 id(s) of the held-out file have no prediction"),
+                          ("stray.csv", "'proba_c' name(s) no class of the data"),
                           ("bad.csv", "summing to 1 in every row; row 1 holds [0.7, 0.7]")):
         result = runner.invoke(app, ["audit", str(tmp_path / "train.csv"), "--target", "label", "--test",
                                      str(tmp_path / "test.csv"), "--predictions", str(tmp_path / name)])
@@ -207,13 +210,19 @@ def test_a_model_that_fails_on_the_data_is_one_line_naming_it(tmp_path, monkeypa
         "import sys, torch\n"
         "def wrong_inputs():\n    return torch.nn.Linear(7, 2)\n"  # the data have 3 features
         "def raises():\n    return lambda X: 1 / 0\n"
-        "def leaves():\n    sys.exit(5)\n")
+        "def leaves():\n    sys.exit(5)\n"
+        "def three_outputs():\n    return torch.nn.Linear(3, 3)\n"  # 2 classes in the data
+        "def scores():\n    return lambda X: X[:, :2] * 10\n")
     (tmp_path / "broken.py").write_text("def f(:\n")
     monkeypatch.chdir(tmp_path)
     for spec, message in (("python:failing_models:wrong_inputs",
-                           "failed while training its copies: RuntimeError: mat1 and mat2"),
+                           "failed while computing its outputs: RuntimeError: mat1 and mat2"),
                           ("python:failing_models:raises", "failed while predicting: ZeroDivisionError"),
                           ("python:failing_models:leaves", "leaves() raised SystemExit: 5"),
+                          ("python:failing_models:three_outputs", "must return one logit per class, (2, 2)"),
+                          ("python:failing_models:scores", "probabilities must lie in [0, 1] and sum to 1"),
+                          ("python:failing_models:scores?epochs=3", "set a torch module's training"),
+                          ("mlp:8?epochs=0", "trains nothing"),
                           ("python:broken:f", "importing 'broken' raised SyntaxError"),
                           ("sklearn:KNeighborsClassifier?n_neighbors=500", "Expected n_neighbors <= n_samples_fit")):
         result = runner.invoke(app, ["audit", data, "--target", "label", "--model", spec, "--permutations", "19",

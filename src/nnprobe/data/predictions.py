@@ -20,6 +20,7 @@ import pandas as pd
 from nnprobe.data.loaders import _list, _read_table, as_text, read_ids
 from nnprobe.data.dataset import Dataset
 from nnprobe.errors import DataError, closest
+from nnprobe.models.base import PROBA_SUM_TOL
 
 
 @dataclass
@@ -141,7 +142,6 @@ def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_
 
 
 PROBA_PREFIX = "proba_"
-PROBA_SUM_TOL = 0.01  # rows of rounded probabilities (e.g. to 3 decimals) may sum to 1 +- a few thousandths
 
 
 @dataclass
@@ -161,6 +161,14 @@ def load_heldout_predictions(path: str, test: Dataset, *, id_col: str = "id") ->
     names = test.class_names
     proba_cols = [PROBA_PREFIX + name for name in names]
     has_proba = [c in frame.columns for c in proba_cols]
+    stray = [c for c in frame.columns if c.startswith(PROBA_PREFIX) and c not in proba_cols]
+    if stray or (any(has_proba) and not all(has_proba)):
+        missing = [c for c, has in zip(proba_cols, has_proba) if not has]
+        raise DataError(f"{path}: give one {PROBA_PREFIX}<class> column for each class of the data "
+                        f"({', '.join(proba_cols[:6])}{', ...' if len(names) > 6 else ''})"
+                        + (f"; {', '.join(map(repr, stray[:3]))} name(s) no class of the data" if stray else "")
+                        + (f"; missing {', '.join(map(repr, missing[:3]))}" if missing and any(has_proba) else "")
+                        + ".")
     if "y_pred" not in frame.columns and not all(has_proba):
         raise DataError(f"{path} has no column 'y_pred' (nor one {PROBA_PREFIX}<class> column per class: "
                         f"{', '.join(proba_cols[:4])}{', ...' if len(names) > 4 else ''}): give one predicted class "

@@ -14,7 +14,16 @@ import numpy as np
 
 from nnprobe.data.dataset import standard_scaling
 from nnprobe.errors import ConfigError
-from nnprobe.models.base import FitScores, Model, ModelInfo, accuracy_rows, row_batches, users_model
+from nnprobe.models.base import (
+    PROBA_SUM_TOL,
+    FitScores,
+    Model,
+    ModelError,
+    ModelInfo,
+    accuracy_rows,
+    row_batches,
+    users_model,
+)
 from nnprobe.nn.config import TrainConfig
 
 
@@ -258,17 +267,31 @@ class TorchModel(Model):
 
         x = torch.from_numpy(np.ascontiguousarray(X_train if inputs is None else inputs))
         y = torch.from_numpy(np.ascontiguousarray(Y_train))
+        self._check_outputs(X_train[:2])
         with users_model(self.info.name, "training its copies"):
             trained = train_stacked(self.make_module, list(seeds), x, y, self.config, progress=progress)
             train = predict_stacked(trained.modules, x).numpy()
             test = predict_stacked(trained.modules, torch.from_numpy(np.ascontiguousarray(X_test))).numpy()
         return FitScores(accuracy_rows(train, Y_train), accuracy_rows(test, Y_test), test[0], trained.path)
 
+    def _check_outputs(self, X) -> None:
+        """Refuse a module whose outputs are not one logit per class of the data."""
+        import torch
+
+        with torch.no_grad(), users_model(self.info.name, "computing its outputs"):
+            out = self.make_module(0).eval()(torch.from_numpy(np.ascontiguousarray(X)))
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (len(X), self.n_classes):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ModelError(f"the model {self.info.name} returns {shape} for {len(X)} rows: it must return one "
+                             f"logit per class, ({len(X)}, {self.n_classes}) for these data's {self.n_classes} "
+                             "classes.")
+
     def fit(self, X, y, *, seed: int = 0) -> TorchModel:
         import torch
 
         from nnprobe.nn.stacked import train_stacked
 
+        self._check_outputs(X[:2])
         with users_model(self.info.name, "training"):
             trained = train_stacked(self.make_module, [seed], torch.from_numpy(np.ascontiguousarray(X)),
                                     torch.from_numpy(np.asarray(y))[None], self.config)
@@ -325,8 +348,13 @@ class FunctionModel(Model):
             with users_model(self.info.name, "predicting"):
                 proba = np.asarray(self.function(X[rows]), dtype=np.float64)
             if proba.shape != (rows.stop - rows.start, self.n_classes) or not np.isfinite(proba).all():
-                raise ConfigError(f"{self.info.name} returned an array of shape {proba.shape} (or with NaN): it must "
-                                  f"return finite probabilities of shape (n_samples, {self.n_classes}).")
+                raise ModelError(f"{self.info.name} returned an array of shape {proba.shape} (or with NaN): it must "
+                                 f"return finite probabilities of shape (n_samples, {self.n_classes}).")
+            if (proba < 0).any() or (proba > 1).any() or np.abs(proba.sum(axis=1) - 1).max() > PROBA_SUM_TOL:
+                row = int(np.flatnonzero((proba < 0).any(1) | (proba > 1).any(1)
+                                         | (np.abs(proba.sum(axis=1) - 1) > PROBA_SUM_TOL))[0])
+                raise ModelError(f"{self.info.name} returned {proba[row].tolist()} for row {rows.start + row + 1}: "
+                                 "probabilities must lie in [0, 1] and sum to 1 in every row.")
             parts.append(proba)
         return np.concatenate(parts)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from nnprobe.errors import UserInputError
 
+PROBA_SUM_TOL = 0.01  # rows of rounded probabilities (e.g. to 3 decimals) may sum to 1 +- a few thousandths
 PREDICT_BATCH_VALUES = 2**24  # values a prediction batch may hold (rows x members x widest layer): ~64 MB
 
 

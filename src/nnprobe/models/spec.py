@@ -40,6 +40,8 @@ def _training(text: str, options: dict) -> TrainConfig:
             value = options.pop(key)
             if not isinstance(value, kind) and not (kind is float and isinstance(value, int)):
                 raise _refuse(text, f"{key}={value!r} must be {'a whole number' if kind is int else kind.__name__}")
+            if key == "epochs" and value < 1:
+                raise _refuse(text, f"epochs={value} trains nothing: an audited model needs at least 1 epoch")
             recipe[key] = value
     return TrainConfig(**recipe)
 
@@ -122,6 +124,7 @@ def _python(text, target, options, class_names):
         raise _refuse(text, f"importing {module_name!r} raised {type(exc).__name__}: {_first_line(exc)}") from None
     finally:
         sys.path.pop(0)
+    given = list(options)
     recipe = _training(text, options)
     if options:
         raise _refuse(text, f"unknown option(s) {', '.join(options)}: a torch module takes {', '.join(TRAINING_KEYS)}")
@@ -130,6 +133,9 @@ def _python(text, target, options, class_names):
     except (Exception, SystemExit) as exc:  # the user's code: anything it raises is reported, in one line
         raise _refuse(text, f"{attribute}() raised {type(exc).__name__}: {_first_line(exc)}") from None
     n_classes = len(class_names)
+    if given and not _is_torch_module(made):
+        raise _refuse(text, f"the option(s) {', '.join(given)} set a torch module's training; {attribute}() returned "
+                            f"a {type(made).__name__}: set its parameters in your code instead")
     if hasattr(made, "fit") and hasattr(made, "predict"):
         if not _is_classifier(made):
             raise _refuse(text, f"{attribute}() returned a {type(made).__name__}, which scikit-learn does not know as "
