@@ -231,6 +231,19 @@ def test_a_model_that_fails_on_the_data_is_one_line_naming_it(tmp_path, monkeypa
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_id_column_cannot_be_the_target():
+def test_the_id_column_cannot_be_the_target_nor_missing_and_held_out_files_need_rows(tmp_path):
     result = runner.invoke(app, ["audit", "data.csv", "--target", "label", "--id", "label"])
     assert result.exit_code == 2 and "names the target column" in result.stderr
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(120, 2)).astype(np.float32)
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(id=(X[:, 0] > 0).astype(int))  # a target called "id"
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    args = ["--model", "sklearn:LogisticRegression", "--permutations", "19", "--feature-permutations", "0"]
+    ok = runner.invoke(app, ["audit", str(tmp_path / "d.csv"), "--target", "id", *args, "--out", str(tmp_path / "r")])
+    assert ok.exit_code == 0, ok.output
+    missing = runner.invoke(app, ["audit", str(tmp_path / "d.csv"), "--target", "id", "--id", "row", *args])
+    assert missing.exit_code == 2 and "has no id column 'row'" in missing.stderr
+    frame[:5].to_csv(tmp_path / "tiny.csv", index=False)
+    tiny = runner.invoke(app, ["audit", str(tmp_path / "d.csv"), "--target", "id", "--test", str(tmp_path / "tiny.csv"),
+                               *args])
+    assert tiny.exit_code == 2 and "has 5 row(s)" in tiny.stderr

@@ -44,7 +44,8 @@ class AuditConfig:
     test: str | None = None  # a separate held-out file (same columns); default: cross-validation on `data`
     model: str = "mlp:64-32"  # see nnprobe.models.FORMS
     predictions: str | None = None  # precomputed held-out predictions instead of a model (id, y_pred[, proba...])
-    id_col: str = "id"  # a column of row ids (not a feature): matches --predictions to held-out rows
+    id_col: str | None = None  # a column of row ids (not a feature; matches --predictions to held-out rows);
+    #                            None: a column named "id", where the files have one
     n_permutations: int = 100  # B: permutations of each permutation test
     cv: int = 3  # folds of the cross-validation without a separate held-out file
     alpha: float = 0.05  # significance level of the permutation tests
@@ -75,7 +76,7 @@ class AuditConfig:
             raise ConfigError(f"{self.feature_permutations} feature permutations cannot show a p-value at or below "
                               f"alpha={self.alpha:g} (the smallest is 1/{self.feature_permutations + 1}): use at "
                               f"least {int(np.ceil(1 / self.alpha)) - 1}, or 0 to skip test 2.")
-        if self.target is not None and self.id_col == self.target:
+        if self.id_col is not None and self.id_col == self.target:
             raise ConfigError(f"--id {self.id_col!r} names the target column: give the column of row ids, or "
                               "leave --id out.")
         if self.predictions is not None and self.test is None:
@@ -136,15 +137,30 @@ class AuditResult:
     threads: int = 1
 
 
+MIN_HELD_OUT = 10  # rows of a held-out file: fewer cannot carry a permutation test's p-value or a verdict
+
+
+def ids_of(c: AuditConfig) -> str | None:
+    """The id column in use: the one given, else "id" unless the target is called so."""
+    return c.id_col if c.id_col is not None else (None if c.target == "id" else "id")
+
+
 def _load(c: AuditConfig):
     from nnprobe.data import align, load
 
-    data = load(c.data, target=c.target, id_col=c.id_col)
+    data = load(c.data, target=c.target, id_col=ids_of(c))
+    if c.id_col is not None and data.ids is None and c.data.strip().split(":")[0] not in ("sklearn", "synth"):
+        raise DataError(f"{data.source} has no id column {c.id_col!r} (--id): name a column of the file, or leave "
+                        "--id out.")
     if not data.is_classification:
         raise DataError(f"{data.source} is a regression set: an audit needs class labels.")
     if c.test is None:
         return data, None
-    return align(data, load(c.test, target=c.target, min_classes=1, id_col=c.id_col))
+    train, test = align(data, load(c.test, target=c.target, min_classes=1, id_col=ids_of(c)))
+    if test.n_samples < MIN_HELD_OUT:
+        raise DataError(f"the held-out file {test.source} has {test.n_samples} row(s): a permutation test and a "
+                        f"verdict need at least {MIN_HELD_OUT} (hundreds for a useful answer).")
+    return train, test
 
 
 def _model(c: AuditConfig, data, test, device: str):
@@ -154,7 +170,7 @@ def _model(c: AuditConfig, data, test, device: str):
         return from_spec(c.model, n_features=data.n_features, class_names=data.class_names, device=str(device))
     from nnprobe.data.predictions import load_heldout_predictions
 
-    given = load_heldout_predictions(c.predictions, test, id_col=c.id_col)
+    given = load_heldout_predictions(c.predictions, test, id_col=ids_of(c) or "id")
     return PredictionsModel(given.predicted, n_classes=data.n_classes, probabilities=given.probabilities,
                             name=f"predictions from {c.predictions} (matched by {given.matched_by})")
 
@@ -206,7 +222,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         result.notes.append(f"{len(flagged)} columns flagged by the leakage checks; the {MAX_SHORTCUT_COLUMNS} "
                             "strongest were retested without")
     if data.ids is not None:
-        result.notes.append(f"column {c.id_col!r} holds row ids: not used as a feature")
+        result.notes.append(f"column {ids_of(c)!r} holds row ids: not used as a feature")
     result.seconds = time.perf_counter() - t0
     return result
 

@@ -593,7 +593,8 @@ def audit(
     predictions: Annotated[str | None, typer.Option(help="Precomputed predictions of the --test rows (a y_pred column) "
                                                     "instead of a model: checks that need retraining are skipped.")] = None,
     id_col: Annotated[str | None, typer.Option("--id", help="A column of row ids: not a feature; matches "
-                                               "--predictions to the --test rows." + _a("id_col"))] = None,
+                                               "--predictions to the --test rows [default: a column named id, "
+                                               "where the files have one].")] = None,
     permutations: Annotated[int | None, typer.Option(help="Permutations of each permutation test."
                                                      + _a("n_permutations"))] = None,
     cv: Annotated[int | None, typer.Option(help="Cross-validation folds without --test." + _a("cv"))] = None,

@@ -270,6 +270,10 @@ class TorchModel(Model):
         self._check_outputs(X_train[:2])
         with users_model(self.info.name, "training its copies"):
             trained = train_stacked(self.make_module, list(seeds), x, y, self.config, progress=progress)
+            with torch.no_grad():
+                if not torch.isfinite(trained.modules[0](x[..., :64, :] if x.dim() == 2 else x[0, :64])).all():
+                    raise ModelError(f"the model {self.info.name} gives NaN or infinite outputs after training: "
+                                     "lower the learning rate (?lr=) or check the module's forward pass.")
             train = predict_stacked(trained.modules, x).numpy()
             test = predict_stacked(trained.modules, torch.from_numpy(np.ascontiguousarray(X_test))).numpy()
         return FitScores(accuracy_rows(train, Y_train), accuracy_rows(test, Y_test), test[0], trained.path)

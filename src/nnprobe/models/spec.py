@@ -21,15 +21,25 @@ TRAINING_KEYS = {"epochs": int, "lr": float, "batch_size": int, "optimizer": str
 
 
 def _refuse(text: str, why: str) -> ConfigError:
-    return ConfigError(f"--model {text!r}: {why}. Give one of: {FORMS}.")
+    return ConfigError(f"--model {text!r}: {why.rstrip('.')}. Give one of: {FORMS}.")
 
 
 def _value(raw: str):
-    """A query value as Python: numbers, True/False/None, quoted or bare strings."""
+    """A query value as Python: numbers (whole floats such as 1e3 as integers; nan and inf as floats, for the
+    range checks to name), true/false/none in any case, quoted or bare strings."""
+    words = {"true": True, "false": False, "none": None}
+    if raw.strip().lower() in words:
+        return words[raw.strip().lower()]
     try:
-        return ast.literal_eval(raw)
+        value = ast.literal_eval(raw)
     except (ValueError, SyntaxError):
-        return raw
+        try:
+            return float(raw)  # nan, inf
+        except ValueError:
+            return raw
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
 
 
 def _training(text: str, options: dict) -> TrainConfig:
