@@ -132,6 +132,13 @@ def test_predictions_are_matched_to_held_out_rows_by_id_and_may_be_probabilities
     r = audit.run(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label", test=str(tmp_path / "test.csv"),
                                     predictions=str(tmp_path / "pred.csv"), n_permutations=B, device="cpu"))
     assert r.heldout_accuracy == 0.9 and "id column 'id'" in r.model.name
+    pd.DataFrame({"id": ids[200:], "y_pred": "a", "proba_a": 0.2, "proba_b": 0.8}).to_csv(tmp_path / "thr.csv",
+                                                                                           index=False)
+    thresholded = audit.run(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label",
+                                              test=str(tmp_path / "test.csv"), predictions=str(tmp_path / "thr.csv"),
+                                              n_permutations=B, device="cpu"))
+    assert thresholded.heldout_accuracy == float(np.mean(y[200:] == 0))  # y_pred ("a") is scored, not the argmax
+    assert any("not the most probable class in 100 of 100 rows" in note for note in thresholded.notes)
     assert r.data["n_features"] == 3 and any("row ids" in note for note in r.notes)  # the ids are not a feature
     pd.DataFrame({"id": ids[200:][order][:-1], "y_pred": "a"}).to_csv(tmp_path / "short.csv", index=False)
     pd.DataFrame({"id": ids[200:], "proba_a": 0.7, "proba_b": 0.7}).to_csv(tmp_path / "bad.csv", index=False)

@@ -148,6 +148,11 @@ def test_frozen_parameters_stay_the_users_and_torch_func_still_equals_a_loop(dat
             torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
 
 
+def test_an_option_given_twice_is_refused():
+    with pytest.raises(ConfigError, match="epochs are given more than once"):
+        from_spec("mlp:8?epochs=5&epochs=6", n_features=5, class_names=["a", "b"])
+
+
 def test_a_factory_returning_a_regressor_is_refused(tmp_path, monkeypatch, data):
     (tmp_path / "reg.py").write_text("from sklearn.linear_model import LinearRegression\n"
                                      "def make():\n    return LinearRegression()\n")

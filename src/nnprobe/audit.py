@@ -164,15 +164,16 @@ def _load(c: AuditConfig):
 
 
 def _model(c: AuditConfig, data, test, device: str):
+    """The model to audit, and a note on it ("" when there is none)."""
     from nnprobe.models import PredictionsModel, from_spec
 
     if c.predictions is None:
-        return from_spec(c.model, n_features=data.n_features, class_names=data.class_names, device=str(device))
+        return from_spec(c.model, n_features=data.n_features, class_names=data.class_names, device=str(device)), ""
     from nnprobe.data.predictions import load_heldout_predictions
 
     given = load_heldout_predictions(c.predictions, test, id_col=ids_of(c) or "id")
     return PredictionsModel(given.predicted, n_classes=data.n_classes, probabilities=given.probabilities,
-                            name=f"predictions from {c.predictions} (matched by {given.matched_by})")
+                            name=f"predictions from {c.predictions} (matched by {given.matched_by})"), given.note
 
 
 def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
@@ -188,7 +189,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
     c = config
     device = resolve_device(c.device)
     data, test = _load(c)
-    model = _model(c, data, test, device)
+    model, model_note = _model(c, data, test, device)
     _check_work(c, model, data, test, device)
     flops = step_flops(model.spec.sizes, c.n_permutations + 1, model.config.batch_size or data.n_samples) \
         if isinstance(model, MLPModel) else 1e12  # other models: as parallel as the free cores allow
@@ -214,7 +215,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         verdict=None, device=str(device), threads=threads,
     )
     result.verdict = decide(result, checks)
-    result.notes = [note for note in (labels.note, saved_note) if note]
+    result.notes = [note for note in (labels.note, saved_note, model_note) if note]
     if flagged and not model.info.can_refit:
         result.notes.append(f"column(s) {', '.join(map(repr, flagged))} flagged by the leakage checks could not be "
                             f"retested without: {model.info.no_refit_reason}")

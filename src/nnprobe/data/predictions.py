@@ -151,6 +151,7 @@ class HeldOutPredictions:
     predicted: np.ndarray  # [n] class indices
     probabilities: np.ndarray | None  # [n, k] or None
     matched_by: str  # "id column 'id'" or "row order"
+    note: str = ""  # where y_pred and the probabilities disagree
 
 
 def load_heldout_predictions(path: str, test: Dataset, *, id_col: str = "id") -> HeldOutPredictions:
@@ -211,4 +212,10 @@ def load_heldout_predictions(path: str, test: Dataset, *, id_col: str = "id") ->
         predicted = np.array([index[p] for p in predicted], dtype=np.int64)
     else:
         predicted = probabilities.argmax(axis=1)
-    return HeldOutPredictions(predicted, probabilities, matched_by)
+    note = ""
+    if probabilities is not None and "y_pred" in frame.columns:
+        differ = int(np.count_nonzero(probabilities.argmax(axis=1) != predicted))
+        if differ:
+            note = (f"{path}: y_pred is not the most probable class in {differ} of {len(predicted)} rows (a threshold "
+                    "other than the argmax?): y_pred is what is scored")
+    return HeldOutPredictions(predicted, probabilities, matched_by, note)

@@ -62,7 +62,11 @@ def from_spec(text: str, *, n_features: int, class_names: list[str], device: str
     text = str(text).strip()
     kind, _, rest = text.partition(":")
     body, _, query = rest.partition("?")
-    options = {k: _value(v) for k, v in parse_qsl(query, keep_blank_values=True)}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    repeated = sorted({k for k, _ in pairs if sum(key == k for key, _ in pairs) > 1})
+    if repeated:
+        raise _refuse(text, f"the option(s) {', '.join(repeated)} are given more than once: give each once")
+    options = {k: _value(v) for k, v in pairs}
     if text.endswith(".skops"):
         return _skops(text, class_names)
     if kind == "mlp":
