@@ -208,10 +208,18 @@ def test_a_read_only_file_system_is_refused(tmp_path, monkeypatch):
         check_out(tmp_path / "run")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder")
-def test_a_parent_that_is_not_writable_is_refused(tmp_path):
+def test_a_parent_that_is_not_writable_is_refused(tmp_path, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root writes into any folder: mkdir answers as it does for anyone else there
+        real_mkdir = os.mkdir
+
+        def denied(path, mode=0o777, **kwargs):
+            if Path(path).parent == locked:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real_mkdir(path, mode, **kwargs)
+
+        monkeypatch.setattr(os, "mkdir", denied)
     try:
         with pytest.raises(ConfigError, match=r"cannot be written: permission denied in .*locked"):
             check_out(locked / "run")
