@@ -205,7 +205,7 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         shortcuts = _shortcuts(c, model, data, test, flagged, _gain(tests, data)) if model.info.can_refit else []
     progress(1, 1)
     labels = tests.labels
-    majority = float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
+    majority = _majority(tests, data)
     checks = [class_balance(data.y, data.class_names), *checks, *_test_checks(c, labels)]
     result = AuditResult(
         config=c, data=data.describe(), class_names=data.class_names, model=model.info,
@@ -228,11 +228,16 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
     return result
 
 
+def _majority(tests, data) -> float:
+    """Accuracy of always predicting the training data's majority class, on the rows ``tests`` scored."""
+    return float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
+
+
 def _gain(tests, data) -> float:
     """The model's held-out gain over the majority baseline."""
     from nnprobe.checks.baseline import gain
 
-    return gain(tests.labels.observed, float(np.mean(tests.scored_labels == np.bincount(data.y).argmax())))
+    return gain(tests.labels.observed, _majority(tests, data))
 
 
 def _check_work(c: AuditConfig, model, data, test, device) -> None:
@@ -361,8 +366,7 @@ def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str], gain_
         tests = permutation_tests(model, X, data.y, X_test=X_test, y_test=None if test is None else test.y,
                                   cv=c.cv, n_permutations=c.n_permutations, seed=derive_seed(c.seed, 2, *js),
                                   feature_permutations=0)
-        majority = float(np.mean(tests.scored_labels == np.bincount(data.y).argmax()))
-        g = gain(tests.labels.observed, majority)
+        g = gain(tests.labels.observed, _majority(tests, data))
         lost = tests.labels.p_value > c.alpha or (g < SHORTCUT_GAIN and g <= gain_with / 2)
         out.append(Shortcut(group, " and ".join(dict.fromkeys(flagged[column] for column in group)),
                             tests.labels.observed, tests.labels.p_value, g, lost))

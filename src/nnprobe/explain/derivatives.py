@@ -83,9 +83,9 @@ def _linear_log_odds(output: Output) -> np.ndarray | None:
         return None
     from sklearn.linear_model import LogisticRegression
 
-    if not isinstance(estimator, LogisticRegression) or getattr(output.model, "_columns", None) is None:
+    if not isinstance(estimator, LogisticRegression) or getattr(output.model, "class_columns", None) is None:
         return None
-    positive = output.model._columns[1]  # the data's index of the estimator's second class: what coef_ scores
+    positive = output.model.class_columns[1]  # the data's index of the estimator's second class: what coef_ scores
     return np.asarray(coef[0], dtype=np.float64) * (1.0 if output.target == positive else -1.0)
 
 

@@ -66,7 +66,7 @@ class Output:
     def _decision_log_odds(self) -> Callable | None:
         """The log-odds from a two-class scikit-learn model's decision_function, where that is what it gives."""
         estimator = getattr(self.model, "estimator", None)
-        columns = getattr(self.model, "_columns", None)
+        columns = getattr(self.model, "class_columns", None)
         if (self.kind != "logit" or columns is None or len(columns) != 2 or self.model.n_classes != 2
                 or type(estimator).__name__ not in LOG_ODDS_ESTIMATORS):
             return None

@@ -98,14 +98,11 @@ class MLPModel(Model):
 
     def fit(self, X, y, *, seed: int = 0) -> MLPModel:
         """This model trained on ``X``, ``y`` (one network), ready to predict."""
-        import torch
-
-        from nnprobe.nn import Ensemble, Trainer
+        from nnprobe.nn import train_network
 
         center, scale = standard_scaling(X)
-        model = Ensemble(self.spec, seeds=[seed], device=self.device)
-        Trainer(model, self.recipe(len(X))).fit(self._scaled(X, center, scale).to(model.device),
-                                                torch.from_numpy(np.asarray(y)).to(model.device))
+        model, _ = train_network(self.spec, self._scaled(X, center, scale), np.asarray(y), self.recipe(len(X)),
+                                 seed=seed, device=self.device)
         self._fitted = (model, center, scale)
         return self
 
@@ -142,6 +139,11 @@ class SklearnModel(Model):
         self._columns = _class_columns(estimator, class_names) if fitted else None
         self.saved = fitted  # the user's own fitted model: scored as it is; its copies are refitted clones
         self.info = ModelInfo("scikit-learn", name or _describe_estimator(estimator), _sklearn_params(estimator), True)
+
+    @property
+    def class_columns(self) -> np.ndarray | None:
+        """For each of the estimator's ``classes_``, its index among the data's classes; None until fitted."""
+        return self._columns
 
     def fit(self, X, y, *, seed: int = 0) -> SklearnModel:
         with users_model(self.info.name, "fitting"):
