@@ -109,7 +109,7 @@ def main() -> None:
         pd.DataFrame(X, columns=[f"x{j}" for j in range(D)]).assign(label=y).to_csv(path, index=False)
         config = audit.AuditConfig(data=str(path), target="label", n_permutations=20 if args.quick else 100)
         t0 = time.perf_counter()
-        result = audit.run(config)
+        result = audit.run(config, audit.load(config))
         whole = time.perf_counter() - t0
     print(f"3. whole default audit (B = {config.n_permutations}, {result.validation}, both tests, every check): "
           f"{whole:.0f} s, verdict {result.verdict.label} (train accuracy {result.train_accuracy:.3f}, held-out "

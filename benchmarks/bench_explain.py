@@ -56,7 +56,8 @@ def main() -> None:
         path = Path(folder) / "table.csv"
         pd.DataFrame(X, columns=[f"x{j}" for j in range(D)]).assign(label=y).to_csv(path, index=False)
         t0 = time.perf_counter()
-        result = explain.run(explain.ExplainConfig(data=str(path), target="label", device="cpu"))
+        config = explain.ExplainConfig(data=str(path), target="label", device="cpu")
+        result = explain.run(config, explain.load(config))
         whole = time.perf_counter() - t0
     order = "; ".join(f"{m.role} {m.non_constancy:.3g}" for m in result.data[0].models)
     print(f"1. whole default explain study: {whole:.1f} s (target < 60 s); non-constancy {order}")

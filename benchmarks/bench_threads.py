@@ -26,7 +26,8 @@ STUDY = """
 import json, sys
 from nnprobe.studies import {study} as study
 threads = None if sys.argv[1] == "auto" else int(sys.argv[1])
-r = study.run(study.{config}(device="cpu", threads=threads))
+config = study.{config}(device="cpu", threads=threads)
+r = study.run(config, study.load(config))
 print(json.dumps({{"seconds": r.seconds, "threads": r.threads}}))
 """
 CONFIGS = {"memorize": "MemorizeConfig", "cluster": "ClusterConfig"}

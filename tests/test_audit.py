@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from nnprobe import audit
 from nnprobe.cli import app
+from nnprobe.studies.registry import run_study
 
 runner = CliRunner()
 B = 19  # the smallest p is 1/20 = 0.05: enough for alpha 0.05, quick enough for a test
@@ -22,7 +23,7 @@ def table(tmp_path, X, y, name="data.csv"):
 def test_random_labels_are_no_signal_though_a_big_network_memorises_them(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(240, 20)).astype(np.float32), rng.integers(0, 2, 240)
-    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:256?epochs=150&lr=0.01",
+    r = run_study(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:256?epochs=150&lr=0.01",
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     assert r.verdict.label == "NO SIGNAL" and r.labels_test.p_value > 0.05
     assert np.mean(r.labels_test.null_train) > 0.95  # the network fits shuffled labels almost perfectly
@@ -34,7 +35,7 @@ def test_a_planted_leak_is_a_shortcut_and_without_it_the_model_is_at_the_baselin
     X = rng.normal(size=(400, 6)).astype(np.float32)
     y = rng.integers(0, 2, 400)
     X[:, 4] = y + rng.normal(scale=0.05, size=400)  # "balance_after_close": the label in disguise
-    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:32?epochs=40&lr=0.01",
+    r = run_study(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="mlp:32?epochs=40&lr=0.01",
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     assert r.verdict.label == "SHORTCUT" and r.heldout_accuracy > 0.95
     (shortcut,) = r.shortcuts
@@ -44,7 +45,7 @@ def test_a_planted_leak_is_a_shortcut_and_without_it_the_model_is_at_the_baselin
 
 
 def test_real_data_is_learned_with_the_smallest_p_value_the_permutations_allow():
-    r = audit.run(audit.AuditConfig(data="sklearn:breast_cancer", n_permutations=B, device="cpu"))
+    r = run_study(audit.AuditConfig(data="sklearn:breast_cancer", n_permutations=B, device="cpu"))
     assert r.verdict.label == "LEARNED" and r.labels_test.p_value == 1 / (B + 1)
     assert r.heldout_accuracy > 0.93 and r.labels_test.smallest_p == 1 / (B + 1)
     assert r.validation == "3-fold cross-validation" and r.features_test is not None
@@ -54,7 +55,7 @@ def test_an_unpruned_tree_on_noisy_labels_memorises(tmp_path):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(600, 5)).astype(np.float32)
     y = ((X[:, 0] + rng.normal(scale=1.0, size=600)) > 0).astype(np.int64)  # a real but noisy signal
-    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:DecisionTreeClassifier",
+    r = run_study(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:DecisionTreeClassifier",
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     assert r.verdict.label == "MEMORISED" and r.train_accuracy == 1.0  # an unpruned tree stores every row
     assert r.train_accuracy - r.heldout_accuracy >= 0.1 and r.labels_test.p_value == 1 / (B + 1)
@@ -129,12 +130,12 @@ def test_predictions_are_matched_to_held_out_rows_by_id_and_may_be_probabilities
     proba = np.stack([1.0 - predicted, predicted.astype(float)], 1)
     pd.DataFrame({"id": ids[200:][order], "proba_a": proba[order, 0], "proba_b": proba[order, 1]}).to_csv(
         tmp_path / "pred.csv", index=False)
-    r = audit.run(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label", test=str(tmp_path / "test.csv"),
+    r = run_study(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label", test=str(tmp_path / "test.csv"),
                                     predictions=str(tmp_path / "pred.csv"), n_permutations=B, device="cpu"))
     assert r.heldout_accuracy == 0.9 and "id column 'id'" in r.model.name
     pd.DataFrame({"id": ids[200:], "y_pred": "a", "proba_a": 0.2, "proba_b": 0.8}).to_csv(tmp_path / "thr.csv",
                                                                                            index=False)
-    thresholded = audit.run(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label",
+    thresholded = run_study(audit.AuditConfig(data=str(tmp_path / "train.csv"), target="label",
                                               test=str(tmp_path / "test.csv"), predictions=str(tmp_path / "thr.csv"),
                                               n_permutations=B, device="cpu"))
     assert thresholded.heldout_accuracy == float(np.mean(y[200:] == 0))  # y_pred ("a") is scored, not the argmax
@@ -159,7 +160,7 @@ def test_a_leak_that_cannot_be_retested_without_is_said_so(tmp_path):
     X[:, 1] = y + rng.normal(scale=0.01, size=300)  # the label in disguise
     train, test = table(tmp_path, X[:200], y[:200], "train.csv"), table(tmp_path, X[200:], y[200:], "test.csv")
     pd.DataFrame({"y_pred": np.array(["a", "b"])[y[200:]]}).to_csv(tmp_path / "pred.csv", index=False)
-    r = audit.run(audit.AuditConfig(data=train, target="label", test=test, predictions=str(tmp_path / "pred.csv"),
+    r = run_study(audit.AuditConfig(data=train, target="label", test=test, predictions=str(tmp_path / "pred.csv"),
                                     n_permutations=B, device="cpu"))
     assert r.shortcuts == [] and any("'x1' flagged by the leakage checks could not be retested" in n for n in r.notes)
     assert audit.reaches(r.verdict, "fail")  # the failing leakage check still fails a CI run
@@ -175,7 +176,7 @@ def test_a_saved_model_is_scored_as_it_is_not_as_a_refitted_copy(tmp_path):
     train, test = table(tmp_path, X[:200], y[:200], "train.csv"), table(tmp_path, X[200:], y[200:], "test.csv")
     inverted = LogisticRegression().fit(X[:200], np.array(["b", "a"])[y[:200]])  # trained on the wrong labels
     skops_io.dump(inverted, tmp_path / "wrong.skops")
-    r = audit.run(audit.AuditConfig(data=train, target="label", test=test, model=str(tmp_path / "wrong.skops"),
+    r = run_study(audit.AuditConfig(data=train, target="label", test=test, model=str(tmp_path / "wrong.skops"),
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     truth = float(np.mean(np.array(["a", "b"])[y[200:]] == inverted.predict(X[200:])))
     assert r.heldout_accuracy == truth < 0.1 and r.verdict.label == "NO SIGNAL"
@@ -188,7 +189,7 @@ def test_a_leak_copied_into_two_columns_is_a_shortcut_of_both(tmp_path):
     y = rng.integers(0, 2, 400)
     X[:, 3] = y + rng.normal(scale=0.05, size=400)
     X[:, 4] = 2 * X[:, 3] + 1  # the same leak again: without either column alone the other still carries it
-    r = audit.run(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:LogisticRegression",
+    r = run_study(audit.AuditConfig(data=table(tmp_path, X, y), target="label", model="sklearn:LogisticRegression",
                                     n_permutations=B, feature_permutations=0, device="cpu"))
     assert r.verdict.label == "SHORTCUT"
     alone = [s for s in r.shortcuts if len(s.columns) == 1]

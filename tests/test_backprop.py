@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from nnprobe.studies import backprop
+from nnprobe.studies.registry import run_study
 
 
 @pytest.fixture(scope="module")
 def result():
-    return backprop.run(backprop.BackpropConfig.small(device="cpu"))
+    return run_study(backprop.BackpropConfig.small(device="cpu"))
 
 
 def test_forward_table_and_total(result):
@@ -82,7 +83,8 @@ def test_four_two_one_forward_values_by_hand(result):
 
 
 def test_digits_reach_95_percent():
-    r = backprop.run_digits(backprop.BackpropConfig(device="cpu"), backprop.no_progress)
+    config = backprop.BackpropConfig(device="cpu")
+    r = backprop.run_digits(config, backprop.load(config), backprop.no_progress)
     assert r.final_test_accuracy >= 0.95
     confusion = np.asarray(r.confusion)
     assert confusion.sum() == r.n_test and np.trace(confusion) / r.n_test == pytest.approx(r.final_test_accuracy)
@@ -90,10 +92,10 @@ def test_digits_reach_95_percent():
 
 
 def test_article_claims_are_not_judged_on_other_settings():
-    r = backprop.run(backprop.BackpropConfig.small(w0=3.0, epochs=1, device="cpu"))
-    article = {c.statement: c.holds for c in r.claims if c.source == "seed"}
-    assert article["At w = 2 the total squared error is 120."] is None  # not tested: w0 = 3 is not the article's
-    assert article["At w = 7 the loss is 270."] is None
+    r = run_study(backprop.BackpropConfig.small(w0=3.0, epochs=1, device="cpu"))
+    article = {c.id: c.holds for c in r.claims if c.source == "seed"}
+    assert article["backprop.error_at_w2"] is None  # not tested: w0 = 3 is not the article's
+    assert article["backprop.loss_at_w7"] is None
     assert r.line.total == 30  # (4 - 3)^2 * 30: the run itself is still computed for w0 = 3
 
 
@@ -123,4 +125,7 @@ def test_each_claim_comes_out_false_on_numbers_that_contradict_it(result):
     r.tied.max_relative_error = 0.5
     r.tie_error = 1e-3
     r.digits.final_test_accuracy = 0.5
-    assert [c.holds for c in backprop.check_claims(r)] == [False] * 7 + [False]  # the errata claim stays false
+    assert {c.id: c.holds for c in backprop.check_claims(r)} == dict.fromkeys([
+        "backprop.error_at_w2", "backprop.nudge_slope", "backprop.loss_at_w7", "backprop.descent_converges",
+        "backprop.autograd_matches_differences", "backprop.tied_gradient_is_sum", "backprop.digits_classified",
+        "backprop.article_numbers_right"], False)  # the errata claim stays false

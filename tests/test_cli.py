@@ -209,7 +209,7 @@ def test_sigterm_is_an_interrupt_that_leaves_nothing(tmp_path, monkeypatch):
 
     from nnprobe.studies import memorize as study
 
-    def terminated_midway(config, progress):
+    def terminated_midway(config, data, progress):
         os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` from another terminal, while the study trains
         raise AssertionError("SIGTERM did not stop the run")
 
@@ -229,15 +229,16 @@ def test_library_warnings_become_one_note_each_without_paths(tmp_path, monkeypat
 
     real_run = study.run
 
-    def warns(config, progress):
+    def warns(config, data, progress):
         for _ in range(3):
             warnings.warn("overflow encountered in exp\nsecond line", RuntimeWarning, stacklevel=1)
-        return real_run(config, progress)
+        return real_run(config, data, progress)
 
     monkeypatch.setattr(study, "run", warns)
     result = runner.invoke(app, ["coin", "--small", "--out", str(tmp_path / "c"), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == ["note: RuntimeWarning: overflow encountered in exp"]  # once, first line only
+    assert result.stderr.splitlines() == ["note: RuntimeWarning: overflow encountered in exp",  # once, first line only
+                                          f"report: {tmp_path / 'c' / 'report.html'}"]  # -q still names the report
     assert json.loads((tmp_path / "c" / "results.json").read_text())["notes"] == [
         "RuntimeWarning: overflow encountered in exp"]
     assert "note: RuntimeWarning: overflow encountered in exp" in (tmp_path / "c" / "report.html").read_text()

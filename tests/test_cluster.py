@@ -13,6 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from nnprobe.nn import Ensemble, MLPSpec, TrainConfig, Trainer
 from nnprobe.report import cluster as report_cluster
 from nnprobe.studies import cluster
+from nnprobe.studies.registry import run_study
 
 
 def test_loo_knn_matches_scikit_learn():
@@ -40,7 +41,7 @@ def test_input_step_is_minus_alpha_times_autograd_gradient():
 
 
 def test_alpha_zero_moves_nothing():
-    r = cluster.run(cluster.ClusterConfig.small(input_lr=0.0, n_seeds=1, epochs=300, snapshot_every=100,
+    r = run_study(cluster.ClusterConfig.small(input_lr=0.0, n_seeds=1, epochs=300, snapshot_every=100,
                                                 device="cpu"))
     run = r.runs[0]
     assert np.array_equal(run.points[0], run.points[-1])
@@ -50,7 +51,7 @@ def test_alpha_zero_moves_nothing():
 @pytest.fixture(scope="module")
 def default_run():
     # The default configuration (500 points, 2 features, 7000 epochs), one seed.
-    return cluster.run(cluster.ClusterConfig(n_seeds=1, device="cpu"))
+    return run_study(cluster.ClusterConfig(n_seeds=1, device="cpu"))
 
 
 def test_default_points_go_from_chance_to_separated(default_run):
@@ -68,11 +69,11 @@ def test_gif_has_one_frame_per_snapshot(default_run):
 
 
 def test_real_data_runs_and_keeps_labels():
-    r = cluster.run(cluster.ClusterConfig.small(data="sklearn:iris", n_seeds=1, epochs=200, snapshot_every=100,
+    r = run_study(cluster.ClusterConfig.small(data="sklearn:iris", n_seeds=1, epochs=200, snapshot_every=100,
                                                 device="cpu"))
     run = r.runs[0]
     assert run.label == "sklearn:iris" and run.n_features == 4 and run.points.shape == (3, 150, 4)
-    np.testing.assert_allclose(run.points[0], cluster._datasets(r.config)[0][1][0].X, rtol=1e-5)  # starts on the data
+    np.testing.assert_allclose(run.points[0], cluster.load(r.config)[0][1][0].X, rtol=1e-5)  # starts on the data
     pts, names = report_cluster.projection(run)
     assert pts.shape == (3, 150, 2) and names[0] == "principal axis 1"  # 4 features drawn on 2 principal axes
 
@@ -95,12 +96,13 @@ def _fake_result(knn_first, knn_500, knn_last, silhouette, linear, separated_at)
 
 def test_each_claim_comes_out_false_on_numbers_that_contradict_it():
     # 3 features separate later than 2; the points stay mixed, or change early, or are compact linear clusters
-    mixed = {c.statement: c.holds for c in cluster.check_claims(_fake_result(0.35, 0.8, 0.6, 0.1, 0.5, (4000, 6000)))}
-    assert [mixed[k] for k in mixed if "form class clusters" in k] == [False, False]
-    assert [mixed[k] for k in mixed if "first 500 epochs" in k] == [False, False]
-    assert mixed["With 3 features the points separate sooner than with 2 (about 3000 vs 5000+ epochs)."] is False
+    mixed = {c.id: c.holds for c in cluster.check_claims(_fake_result(0.35, 0.8, 0.6, 0.1, 0.5, (4000, 6000)))}
+    for group in ("2-features", "3-features"):
+        assert mixed[f"cluster.points_form_clusters:{group}"] is False
+        assert mixed[f"cluster.slow_start:{group}"] is False
+    assert mixed["cluster.three_features_sooner"] is False
     compact = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.6, 0.98, (4000, 3000)))
-    gather = [c for c in compact if "decision regions" in c.statement]
+    gather = [c for c in compact if c.id.startswith("cluster.decision_regions:")]
     assert [c.holds for c in gather] == [False, False]
     # the evidence agrees with the verdict: it says these are compact, close to linearly separable clusters
     assert all("0.25 or more: compact clusters" in c.evidence and "close to linearly separable" in c.evidence
@@ -110,14 +112,14 @@ def test_each_claim_comes_out_false_on_numbers_that_contradict_it():
 def test_claim_evidence_matches_its_verdict_when_only_one_condition_holds():
     # silhouette 0.38 (compact) but logistic regression far below 5-NN: the claim holds because of linearity only
     claims = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.38, 0.5, (4000, 3000)))
-    gather = next(c for c in claims if "decision regions" in c.statement)
+    gather = next(c for c in claims if c.id == "cluster.decision_regions:2-features")
     assert gather.holds and "0.25 or more: compact clusters" in gather.evidence
     assert "not linearly separable" in gather.evidence and "below 0.25" not in gather.evidence
 
 
 def test_epochs_in_the_evidence_read_as_people_write_them():
     claims = cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.1, 0.5, (4000, None)))
-    text = next(c.evidence for c in claims if "separate sooner" in c.statement)
+    text = next(c.evidence for c in claims if c.id == "cluster.three_features_sooner")
     assert "2 features 4000, 3 features not reached" in text and "4000.0" not in text and "None" not in text
 
 
@@ -135,9 +137,15 @@ def test_points_that_go_non_finite_are_reported_as_diverged(monkeypatch):
                 self.params[0][0].fill_(float("inf"))
 
     monkeypatch.setattr(optim.SGD, "step", step_that_overflows)
-    r = cluster.run(cluster.ClusterConfig.small(n_seeds=2, epochs=300, snapshot_every=100, device="cpu"))
+    r = run_study(cluster.ClusterConfig.small(n_seeds=2, epochs=300, snapshot_every=100, device="cpu"))
     first, second = r.runs
     assert first.diverged_at == 200 and second.diverged_at is None  # seed 0's points went to infinity
     assert np.isnan(first.snapshots[-1].knn_accuracy) and np.isfinite(second.snapshots[-1].knn_accuracy)
     assert all(c.holds is None and "diverged" in c.evidence for c in r.claims)
     report_cluster.build(r)  # figures and tables of a diverged run draw without error
+
+
+def test_three_features_sooner_is_untested_when_neither_group_separates():
+    claims = {c.id: c for c in cluster.check_claims(_fake_result(0.35, 0.4, 0.99, 0.1, 0.5, (None, None)))}
+    assert claims["cluster.three_features_sooner"].holds is None
+    assert "neither separated within the run: not tested" in claims["cluster.three_features_sooner"].evidence

@@ -13,10 +13,11 @@ from nnprobe.report.coin import build
 from nnprobe.stats import flips_needed
 from nnprobe.stats.coin import RACE_SECONDS_PER_COUNT, race_cost
 from nnprobe.studies import coin
+from nnprobe.studies.registry import run_study
 
 
 def test_coin_claims_and_formula_values():
-    r = coin.run(coin.CoinConfig.small())
+    r = run_study(coin.CoinConfig.small())
     by_flips = dict(zip(r.flips, r.more_heads["0.501"]))
     assert by_flips[2] == pytest.approx(0.501**2)  # 2 flips: more heads than tails only with 2 heads
     assert r.one_flip["loaded_heads_fair_tails"] == pytest.approx(501 / 2000, abs=1e-15)
@@ -83,7 +84,7 @@ def test_time_estimate_counts_every_head_race():
 
 
 def test_coins_too_close_to_size_get_a_note_not_a_failure():
-    r = coin.run(coin.CoinConfig.small(p_values=(0.501, 0.5000001), confidences=(0.99,)))
+    r = run_study(coin.CoinConfig.small(p_values=(0.501, 0.5000001), confidences=(0.99,)))
     close = next(n for n in r.needed if n.p == 0.5000001)
     # one coin alone: one binomial tail per guess, exact at any size: the first odd n from which it stays >= 0.99
     from scipy.stats import binom
@@ -97,7 +98,7 @@ def test_coins_too_close_to_size_get_a_note_not_a_failure():
 
 
 def test_report_text_has_no_python_reprs_or_float_noise():
-    r = coin.run(coin.CoinConfig.small(p_values=(0.5, 0.501, 0.5000001), confidences=(0.95,)))
+    r = run_study(coin.CoinConfig.small(p_values=(0.5, 0.501, 0.5000001), confidences=(0.95,)))
     report = build(r)
     parts = [report.title, *[c.evidence for c in report.claims], *[c.statement for c in report.claims]]
     for table in report.terminal:
@@ -111,9 +112,26 @@ def test_report_text_has_no_python_reprs_or_float_noise():
 def test_curve_claims_come_out_false_on_curves_that_contradict_them():
     import copy
 
-    r = copy.deepcopy(coin.run(coin.CoinConfig.small()))
+    r = copy.deepcopy(run_study(coin.CoinConfig.small()))
     r.more_heads[coin.coin_key(0.5)][-1] = 0.45  # the fair coin's chance stays away from 0.5
     r.more_heads[coin.coin_key(0.501)][-1] = 0.9  # the loaded coin's does not approach 1
     verdicts = {c.statement: c.holds for c in coin.check_claims(r)}
     assert verdicts["For the fair coin the chance of more heads than tails converges to 0.5."] is False
     assert verdicts["For the loaded coin (p = 0.501) that chance approaches 1."] is False
+
+
+def test_claims_are_found_by_id_and_come_out_false_or_untested_on_numbers_that_say_so():
+    import copy
+
+    r = copy.deepcopy(run_study(coin.CoinConfig.small()))
+    r.more_heads["0.501"][-1] = 0.9  # the loaded coin's chance of more heads stuck far below 1
+    r.more_heads["0.5"][-1] = 0.45  # and the fair coin's far from 0.5
+    claims = {c.id: c.holds for c in coin.check_claims(r)}
+    assert claims["coin.loaded_approaches_one:0.501"] is False
+    assert claims["coin.fair_converges_to_half"] is False
+    assert claims["coin.one_flip"] is True  # 501/2000 and 499/2000 are exact: the flips of a run change nothing
+    other = run_study(coin.CoinConfig.small(p_values=(0.6, 0.7), fair=0.55))
+    by_id = {c.id: c for c in other.claims}
+    for claim_id in ("coin.one_flip", "coin.million_flips", "coin.two_million_flips", "coin.fair_converges_to_half"):
+        assert by_id[claim_id].holds is None and by_id[claim_id].evidence.startswith("not tested")  # not these coins
+    assert by_id["coin.loaded_approaches_one:0.7"].holds  # 0.7 against tails: certain long before 10^6 flips

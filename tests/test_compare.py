@@ -15,6 +15,7 @@ from nnprobe.errors import ConfigError, DataError
 from nnprobe.report.compare import build
 from nnprobe.stats import exact_paired_sample_size, paired_sample_size, unpaired_sample_size
 from nnprobe.studies import compare
+from nnprobe.studies.registry import run_study
 
 
 def write(tmp_path, name, **columns):
@@ -42,7 +43,7 @@ def planted(tmp_path):
 
 def test_pair_is_matched_by_id_and_mcnemar_agrees_with_statsmodels(planted):
     a, b = planted
-    result = compare.run(compare.CompareConfig.small(a=a, b=b))
+    result = run_study(compare.CompareConfig.small(a=a, b=b))
     m = result.mcnemar
     assert (m.both_correct, m.only_a_correct, m.only_b_correct, m.both_wrong) == (2600, 60, 120, 220)
     expected = mcnemar([[2600, 60], [120, 220]], exact=True).pvalue
@@ -56,7 +57,7 @@ def test_pair_is_matched_by_id_and_mcnemar_agrees_with_statsmodels(planted):
 def test_identical_predictions_give_no_difference(tmp_path):
     ids, y = np.arange(100), np.arange(100) % 3
     a = write(tmp_path, "a.csv", id=ids, y_true=y, y_pred=(y + (ids % 7 == 0)) % 3)
-    r = compare.run(compare.CompareConfig.small(a=a, b=a))
+    r = run_study(compare.CompareConfig.small(a=a, b=a))
     assert r.mcnemar.p_value == 1 and r.verdict.startswith("no detectable difference")
 
 
@@ -102,13 +103,13 @@ def test_per_query_metrics(tmp_path):
     q = rng.random(400)
     a = write(tmp_path, "qa.csv", id=range(400), metric=q)
     b = write(tmp_path, "qb.csv", id=range(400), metric=q + 0.02 + 0.01 * rng.normal(size=400))
-    r = compare.run(compare.CompareConfig.small(a=a, b=b, kind="per-query"))
+    r = run_study(compare.CompareConfig.small(a=a, b=b, kind="per-query"))
     assert r.per_query.n_b_better > 350 and r.per_query.wilcoxon_p_value < 1e-10
     assert r.verdict.startswith("B is better by 0.02")
 
 
 def test_sample_sizes_without_predictions():
-    r = compare.run(compare.CompareConfig(discordance=0.1, base_accuracy=0.9))
+    r = run_study(compare.CompareConfig(discordance=0.1, base_accuracy=0.9))
     half, one = r.sample_sizes
     assert half.paired > one.paired > 0 and half.unpaired > half.paired  # pairing needs fewer examples
     # Quadrupling: halving the lift needs about four times the examples (McNemar's exact test, as the normal
@@ -127,11 +128,11 @@ def test_scores_give_a_delong_auc_comparison(tmp_path):
     labels = np.where(y, "spam", "ham")
     a = write(tmp_path, "a.csv", id=range(n), y_true=labels, y_pred=np.where(sa > 0.4, "spam", "ham"), score=sa)
     b = write(tmp_path, "b.csv", id=range(n), y_true=labels, y_pred=np.where(sb > 0.8, "spam", "ham"), score=sb)
-    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    r = run_study(compare.CompareConfig.small(a=a, b=b))
     assert r.positive == "spam"  # the last of the sorted labels
     assert r.auc.auc_a == pytest.approx(roc_auc_score(y, sa)) and r.auc.auc_b == pytest.approx(roc_auc_score(y, sb))
     assert r.auc.p_value < 0.01 and r.auc.low > 0
-    flipped = compare.run(compare.CompareConfig.small(a=a, b=b, positive="ham"))
+    flipped = run_study(compare.CompareConfig.small(a=a, b=b, positive="ham"))
     assert flipped.auc.auc_a == pytest.approx(1 - roc_auc_score(y, sa))  # scores read as the other class's
 
 
@@ -158,7 +159,7 @@ def test_two_always_wrong_models_are_compared_with_sizes_explained(tmp_path):
     ids = np.arange(40)
     a = write(tmp_path, "a.csv", id=ids, y_true=ids % 2, y_pred=1 - ids % 2)
     b = write(tmp_path, "b.csv", id=ids, y_true=ids % 2, y_pred=1 - ids % 2)
-    r = compare.run(compare.CompareConfig.small(a=a, b=b))  # used to fail on the base accuracy of 0
+    r = run_study(compare.CompareConfig.small(a=a, b=b))  # used to fail on the base accuracy of 0
     assert r.a_accuracy == r.b_accuracy == 0 and r.mcnemar.p_value == 1
     assert r.verdict.startswith("no detectable difference")
     for size in r.sample_sizes:
@@ -185,7 +186,7 @@ def scored(tmp_path):
 
 def test_a_single_positive_skips_only_the_auc_and_says_why(scored):
     a, b = scored(1)
-    r = compare.run(compare.CompareConfig.small(a=a, b=b))  # used to refuse the whole comparison
+    r = run_study(compare.CompareConfig.small(a=a, b=b))  # used to refuse the whole comparison
     assert r.auc is None and r.mcnemar is not None
     assert "1 example(s) of the positive class 1 and 19 of the other" in r.auc_note
     report = build(r)
@@ -194,7 +195,7 @@ def test_a_single_positive_skips_only_the_auc_and_says_why(scored):
 
 def test_scores_in_one_file_only_are_reported(scored):
     a, b = scored(8, score_b=False)
-    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    r = run_study(compare.CompareConfig.small(a=a, b=b))
     assert r.auc is None and "only" in r.auc_note and "has a score column" in r.auc_note
 
 
@@ -202,7 +203,7 @@ def test_zero_variance_auc_difference_is_shown_with_its_note(tmp_path):
     y = np.r_[np.zeros(5, int), np.ones(5, int)]
     a = write(tmp_path, "a.csv", id=range(10), y_true=y, y_pred=y, score=y * 1.0)
     b = write(tmp_path, "b.csv", id=range(10), y_true=y, y_pred=1 - y, score=1.0 - y)
-    r = compare.run(compare.CompareConfig.small(a=a, b=b))
+    r = run_study(compare.CompareConfig.small(a=a, b=b))
     assert (r.auc.auc_a, r.auc.auc_b, r.auc.p_value) == (1.0, 0.0, 0.0)  # perfect against reversed: p = 0, not 1
     auc_table = next(t for t in build(r).terminal if t.title.startswith("ROC AUC"))
     assert "difference with zero variance" in auc_table.note
@@ -214,11 +215,11 @@ def test_numeric_labels_take_the_largest_value_as_positive(tmp_path):
     y = rng.choice([2, 10], 60)
     a = write(tmp_path, "a.csv", id=range(60), y_true=y, y_pred=y, score=(y == 10) + rng.random(60))
     b = write(tmp_path, "b.csv", id=range(60), y_true=y, y_pred=y, score=rng.random(60))
-    assert compare.run(compare.CompareConfig.small(a=a, b=b)).positive == "10"  # not "2", as text sorting had it
+    assert run_study(compare.CompareConfig.small(a=a, b=b)).positive == "10"  # not "2", as text sorting had it
 
 
 def test_sample_sizes_are_for_the_exact_test_that_compare_runs():
-    r = compare.run(compare.CompareConfig(discordance=0.06, base_accuracy=0.9))
+    r = run_study(compare.CompareConfig(discordance=0.06, base_accuracy=0.9))
     for size in r.sample_sizes:
         exact = exact_paired_sample_size(size.lift, discordance=0.06)
         assert (size.paired, size.paired_first, size.paired_power) == (exact.n, exact.first_n, exact.power)
@@ -231,7 +232,7 @@ def test_sample_sizes_are_for_the_exact_test_that_compare_runs():
 
 
 def test_tiny_lift_gives_a_reason_instead_of_the_exact_n():
-    r = compare.run(compare.CompareConfig(discordance=0.3, lifts=(0.0001, 0.01)))
+    r = run_study(compare.CompareConfig(discordance=0.3, lifts=(0.0001, 0.01)))
     tiny, usual = r.sample_sizes
     assert tiny.paired is None and tiny.paired_normal == paired_sample_size(0.0001, discordance=0.3)
     assert "discordant counts" in tiny.paired_note and usual.paired is not None
@@ -243,7 +244,7 @@ def test_bootstrap_beyond_the_time_limit_is_refused_with_the_estimate(planted, m
     monkeypatch.setattr(nnprobe.limits, "MAX_SECONDS", 10)
     # 10^6 resamples of 3000 examples at 15 ns per drawn example: at least 45 s
     with pytest.raises(ConfigError, match="bootstrap of 1,000,000 resamples of 3,000 examples would take at least 45"):
-        compare.run(compare.CompareConfig(a=a, b=b, n_boot=10**6))
+        run_study(compare.CompareConfig(a=a, b=b, n_boot=10**6))
 
 
 @pytest.mark.parametrize("option, value, message", [
@@ -294,7 +295,7 @@ def test_report_text_has_no_python_reprs_or_float_noise(planted, tmp_path, score
                compare.CompareConfig.small(a=qa, b=qb, kind="per-query"),
                compare.CompareConfig(discordance=0.3, lifts=(0.0001, 0.01), level=0.975)]
     for config in configs:
-        text = people_text(build(compare.run(config)))
+        text = people_text(build(run_study(config)))
         for pattern in PYTHON_NOISE:
             assert not re.search(pattern, text), (pattern, re.search(pattern, text), text)
 
@@ -306,3 +307,27 @@ def test_metrics_beyond_what_their_differences_can_hold_are_refused(tmp_path):
     (tmp_path / "q.csv").write_text("id,a,b\n1,0.5,1e200\n2,0.25,0.5\n3,0.75,0.5\n")
     with pytest.raises(DataError, match=r"'b' has 1 value\(s\) beyond ±1e\+100"):
         load_pair(str(tmp_path / "q.csv"), kind="per-query", a_col="a", b_col="b")
+
+
+def test_the_built_in_pair_has_the_accuracies_lift_and_discordance_it_is_made_with():
+    from nnprobe.data.predictions import synthetic_pair
+
+    pair = synthetic_pair(n=200_000, accuracy=0.8, lift=0.02, discordance=0.1, seed=4)
+    n = len(pair.ids)
+    for measured, truth in ((pair.a_correct.mean(), 0.8), (pair.b_correct.mean(), 0.82),
+                            ((pair.a_correct != pair.b_correct).mean(), 0.1)):
+        assert abs(measured - truth) < 4 * math.sqrt(truth * (1 - truth) / n)  # within 4 standard errors
+    with pytest.raises(DataError, match="lift <= discordance"):
+        synthetic_pair(lift=0.2, discordance=0.1)
+
+
+def test_claims_on_built_in_pairs_hold_fail_or_stay_untested_by_what_the_truth_allows(planted):
+    by_id = {c.id: c for c in run_study(compare.CompareConfig.small(a="synth:ab?seed=3")).claims}
+    assert by_id["compare.lift_shows_in_aggregate"].holds  # 20,000 examples show a true lift of 1 point
+    assert by_id["compare.sample_size_holds"].holds  # simulated studies of the computed size reach 80% power
+    few = {c.id: c for c in run_study(compare.CompareConfig.small(a="synth:ab?n=300&seed=3")).claims}
+    assert few["compare.lift_shows_in_aggregate"].holds is False  # 300 examples: about 15 discordant ones
+    equal = {c.id: c for c in run_study(compare.CompareConfig.small(a="synth:ab?lift=0&seed=3")).claims}
+    assert equal["compare.lift_shows_in_aggregate"].holds is None  # no lift to show
+    a, b = planted
+    assert run_study(compare.CompareConfig.small(a=a, b=b)).claims == []  # nobody knows the truth of users' files

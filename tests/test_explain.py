@@ -171,3 +171,23 @@ def test_second_order_ale_is_the_pure_interaction_and_zero_without_one():
     additive = accumulated_local_effects_2d(Output(as_model(lambda X: 0.5 + 0.2 * np.sin(X[:, 0].astype(np.float64))
                                                             + 0.2 * X[:, 1]), "probability"), X, 0, 1, bins=10)
     assert np.max(np.abs(additive.effect)) < 1e-9
+
+
+def test_claims_come_out_false_or_untested_on_numbers_that_say_so():
+    from types import SimpleNamespace as NS
+
+    from nnprobe.studies import explain as study
+
+    def result(linear, trees, network, linear_probability):
+        roles = (("linear", linear, linear_probability), ("gradient-boosted trees", trees, None),
+                 ("neural network", network, None))
+        models = [NS(role=role, non_constancy=v, non_constancy_probability=p) for role, v, p in roles]
+        return NS(output="logit", data=[NS(source="synth:interaction?n=100", models=models)])
+
+    order, linear = "explain.explainability_order:synth-interaction-n-100", \
+        "explain.linear_constant_on_log_odds:synth-interaction-n-100"
+    # a network more constant than the trees breaks the seed's order
+    assert {c.id: c.holds for c in study.check_claims(result(0.0, 0.5, 0.3, 0.2))} == {order: False, linear: True}
+    # an undefined non-constancy (NaN) leaves the order untested; a constant probability refutes ours
+    assert {c.id: c.holds for c in study.check_claims(result(0.0, float("nan"), 0.3, 0.0))} == {order: None,
+                                                                                              linear: False}

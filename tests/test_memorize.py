@@ -6,11 +6,12 @@ from scipy import stats
 
 from nnprobe.errors import ConfigError
 from nnprobe.studies import memorize
+from nnprobe.studies.registry import run_study
 
 
 @pytest.fixture(scope="module")
 def result():
-    return memorize.run(memorize.MemorizeConfig.small(device="cpu"))
+    return run_study(memorize.MemorizeConfig.small(device="cpu"))
 
 
 def test_train_accuracy_rises_with_features(result):
@@ -53,25 +54,25 @@ def test_summaries_agree_with_curves_and_closed_forms(result):
 
 
 def test_claims_are_judged_on_the_numbers(result):
-    by_text = {c.statement: c for c in result.claims}
-    untested = [c for c in result.claims if "240" in c.statement]
-    assert untested and untested[0].holds is None  # the small run has no 240+ feature count
-    assert all(c.holds for c in result.claims if c.holds is not None), by_text
+    by_id = {c.id: c for c in result.claims}
+    assert by_id["memorize.fits_at_240_features"].holds is None  # the small run has no 240+ feature count
+    assert "no feature count >= 240" in by_id["memorize.fits_at_240_features"].evidence
+    assert all(c.holds for c in result.claims if c.holds is not None), by_id
 
 
 def test_same_seed_same_result():
     cfg = memorize.MemorizeConfig.small(n_features=(4, 12), epochs=20, device="cpu")
-    a, b = memorize.run(cfg), memorize.run(cfg)
+    a, b = run_study(cfg), run_study(cfg)
     np.testing.assert_array_equal(a.train_accuracy, b.train_accuracy)
-    c = memorize.run(memorize.MemorizeConfig.small(n_features=(4, 12), epochs=20, seed=1, device="cpu"))
+    c = run_study(memorize.MemorizeConfig.small(n_features=(4, 12), epochs=20, seed=1, device="cpu"))
     assert not np.array_equal(a.train_accuracy, c.train_accuracy)
 
 
 def test_feature_order_given_by_the_user_is_kept():
     cfg = memorize.MemorizeConfig.small(n_features=(12, 4), epochs=20, device="cpu")
-    r = memorize.run(cfg)
+    r = run_study(cfg)
     assert [s.n_features for s in r.summaries] == [12, 4]
-    sorted_run = memorize.run(memorize.MemorizeConfig.small(n_features=(4, 12), epochs=20, device="cpu"))
+    sorted_run = run_study(memorize.MemorizeConfig.small(n_features=(4, 12), epochs=20, device="cpu"))
     np.testing.assert_array_equal(r.train_accuracy[::-1], sorted_run.train_accuracy)
 
 
@@ -92,19 +93,19 @@ def test_each_claim_comes_out_false_on_numbers_that_contradict_it(result):
         s.heldout_p_value = 1e-9  # fewest too, none to 95% (below the Zhang bound too); held out far above chance
     r.summaries[-1].n_features = 240
     r.summaries[-1].train_accuracy_min = 0.5  # 240 features, yet one seed fits only half
-    claims = {c.statement.split(" (")[0]: c.holds for c in memorize.check_claims(r)}
+    claims = {c.id: c.holds for c in memorize.check_claims(r)}
     assert claims == {
-        "Train accuracy rises as training goes on.": False,
-        "More features give a higher final train accuracy.": None,  # constant numbers can show no rise
-        "At 240 or more features the network fits random labels almost perfectly": False,
-        "With few features": False,
-        "Held-out accuracy on fresh random data stays at chance": False,
-        "Networks with fewer parameters than the Zhang et al.": False,
+        "memorize.rises_with_epochs": False,
+        "memorize.rises_with_features": None,  # constant numbers can show no rise
+        "memorize.fits_at_240_features": False,
+        "memorize.few_features_partial": False,
+        "memorize.heldout_chance": False,
+        "memorize.below_zhang_bound": False,
     }, claims
 
 
 def test_a_diverging_learning_rate_leaves_every_claim_untested_and_says_so():
-    r = memorize.run(memorize.MemorizeConfig.small(n_features=(4, 30), epochs=30, optimizer="sgd", lr=900,
+    r = run_study(memorize.MemorizeConfig.small(n_features=(4, 30), epochs=30, optimizer="sgd", lr=900,
                                                    device="cpu"))
     assert all(e is not None for s in r.summaries for e in s.diverged_at)
     assert all(np.isnan(s.train_accuracy_mean) for s in r.summaries)  # no accuracy of a NaN network is reported

@@ -24,6 +24,7 @@ import numpy as np
 
 from nnprobe.checks import STATUSES, CheckResult, count_line, worst
 from nnprobe.errors import ConfigError, DataError
+from nnprobe.executors import RAY_CHUNK, check_executor, make_executor
 from nnprobe.limits import MAX_ROWS, check_int, check_number, check_seed
 from nnprobe.studies import Progress, derive_seed, no_progress
 from nnprobe.threads import check_threads
@@ -56,8 +57,14 @@ class AuditConfig:
     seed: int = 0
     device: str = "auto"
     threads: int | None = None  # None: chosen from the size of the work and the cores free now
+    executor: str = "local"  # where the permuted copies train: local (this process) or ray (a Ray cluster)
+    ray_address: str | None = None  # the Ray cluster (None: RAY_ADDRESS, or a new one on this machine)
+    chunk_size: int | None = None  # copies per batched fit, a task on Ray; None: all at once locally, 32 on Ray
 
     def __post_init__(self) -> None:
+        self.executor = check_executor(self.executor, self.ray_address)
+        if self.chunk_size is not None:
+            self.chunk_size = check_int("chunk_size (--chunk-size)", self.chunk_size, 1, MAX_PERMUTATIONS + 1)
         self.n_permutations = check_int("n_permutations (--permutations)", self.n_permutations, 1, MAX_PERMUTATIONS)
         self.feature_permutations = check_int("feature_permutations (--feature-permutations)",
                                               self.feature_permutations, 0, MAX_PERMUTATIONS)
@@ -145,7 +152,7 @@ def ids_of(c: AuditConfig) -> str | None:
     return c.id_col if c.id_col is not None else (None if c.target == "id" else "id")
 
 
-def _load(c: AuditConfig):
+def _data(c: AuditConfig):
     from nnprobe.data import align, load
 
     data = load(c.data, target=c.target, id_col=ids_of(c))
@@ -176,7 +183,16 @@ def _model(c: AuditConfig, data, test, device: str):
                             name=f"predictions from {c.predictions} (matched by {given.matched_by})"), given.note
 
 
-def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
+def load(config: AuditConfig):
+    """(data, held-out set or None, model, note on the model): everything the audit reads from files."""
+    from nnprobe.nn import resolve_device
+
+    data, test = _data(config)
+    model, model_note = _model(config, data, test, resolve_device(config.device))
+    return data, test, model, model_note
+
+
+def run(config: AuditConfig, inputs, progress: Progress = no_progress) -> AuditResult:
     """Audit the configured model on the configured data (see the module docstring for the verdicts)."""
     from nnprobe.checks.baseline import class_balance
     from nnprobe.checks.permutation import permutation_tests
@@ -188,8 +204,9 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
     t0 = time.perf_counter()
     c = config
     device = resolve_device(c.device)
-    data, test = _load(c)
-    model, model_note = _model(c, data, test, device)
+    executor = make_executor(c.executor, c.ray_address)
+    chunk_size = c.chunk_size if c.chunk_size is not None or c.executor == "local" else RAY_CHUNK
+    data, test, model, model_note = inputs
     _check_work(c, model, data, test, device)
     flops = step_flops(model.spec.sizes, c.n_permutations + 1, model.config.batch_size or data.n_samples) \
         if isinstance(model, MLPModel) else 1e12  # other models: as parallel as the free cores allow
@@ -198,11 +215,13 @@ def run(config: AuditConfig, progress: Progress = no_progress) -> AuditResult:
         tests = permutation_tests(model, data.X, data.y, X_test=None if test is None else test.X,
                                   y_test=None if test is None else test.y, cv=c.cv, n_permutations=c.n_permutations,
                                   seed=derive_seed(c.seed, 1), feature_permutations=c.feature_permutations,
+                                  executor=executor, chunk_size=chunk_size,
                                   progress=lambda done, total: progress(done, total + 1))
         saved_note = _score_saved_model(model, data, test, tests)
         checks = _checks(c, data, test, tests)
         flagged = _flagged_columns(checks, data.feature_names)
-        shortcuts = _shortcuts(c, model, data, test, flagged, _gain(tests, data)) if model.info.can_refit else []
+        shortcuts = _shortcuts(c, model, data, test, flagged, _gain(tests, data), executor, chunk_size) \
+            if model.info.can_refit else []
     progress(1, 1)
     labels = tests.labels
     majority = _majority(tests, data)
@@ -344,7 +363,8 @@ def _flagged_columns(checks: list[CheckResult], feature_names: list[str]) -> dic
     return flagged
 
 
-def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str], gain_with: float) -> list[Shortcut]:
+def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str], gain_with: float, executor,
+               chunk_size: int | None) -> list[Shortcut]:
     """The model retrained with each flagged column (at most MAX_SHORTCUT_COLUMNS, strongest first) held at its
     mean, and with all of them together when there are several (a leak copied into two columns survives the loss
     of either), each followed by test 1 again. Confirmed: test 1 fails without them, or the gain over the majority
@@ -365,7 +385,7 @@ def _shortcuts(c: AuditConfig, model, data, test, flagged: dict[str, str], gain_
             X_test[:, js] = X[0, js]
         tests = permutation_tests(model, X, data.y, X_test=X_test, y_test=None if test is None else test.y,
                                   cv=c.cv, n_permutations=c.n_permutations, seed=derive_seed(c.seed, 2, *js),
-                                  feature_permutations=0)
+                                  feature_permutations=0, executor=executor, chunk_size=chunk_size)
         g = gain(tests.labels.observed, _majority(tests, data))
         lost = tests.labels.p_value > c.alpha or (g < SHORTCUT_GAIN and g <= gain_with / 2)
         out.append(Shortcut(group, " and ".join(dict.fromkeys(flagged[column] for column in group)),

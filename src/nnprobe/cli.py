@@ -23,7 +23,8 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 import nnprobe
-from nnprobe.audit import AuditConfig
+from nnprobe import runs
+from nnprobe.audit import AuditConfig, reaches
 from nnprobe.studies.explain import ExplainConfig
 from nnprobe.errors import ConfigError, UserInputError
 from nnprobe.studies import ARTICLES
@@ -33,7 +34,8 @@ from nnprobe.studies.cluster import ClusterConfig
 from nnprobe.studies.coin import CoinConfig
 from nnprobe.studies.compare import CompareConfig
 from nnprobe.studies.memorize import MemorizeConfig
-from nnprobe.text import fmt, printable
+from nnprobe.studies.registry import AUDIT, REPRODUCE, STUDIES, Study
+from nnprobe.text import fmt, numeric as _numeric, printable
 
 # Click's base of usage errors; typer re-exports only its subclass BadParameter (and vendors Click in newer versions).
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -118,6 +120,13 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print results.json to stdout instead of the summary.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")]
 SmallOpt = Annotated[bool, typer.Option("--small", help="A seconds-long small configuration, to try things out.")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="Where the many networks train: local (this process) "
+                                          "or ray (a Ray cluster; pip install 'nnprobe[ray]').")]
+RayAddressOpt = Annotated[str | None, typer.Option("--ray-address", help="With --executor ray: the cluster's address "
+                                                   "(HOST:PORT of `ray start --head`) [default: RAY_ADDRESS, or a new "
+                                                   "cluster on this machine].")]
+ChunkOpt = Annotated[int | None, typer.Option("--chunk-size", help="Networks per batched ensemble, one Ray task each "
+                                              "[default: all at once locally, 32 on Ray].")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="Threads to compute on [default: chosen from the "
                                                 "size of the work and the cores free now; in config.json].")]
 
@@ -148,19 +157,10 @@ def user_errors(func):
                     raise
                 _error_line("the GPU ran out of memory: make the work smaller, or use --device cpu.")
                 raise typer.Exit(2) from None
-        show_notes(notes_of(caught))
+        show_notes(runs.notes_of(caught))
         return result
 
     return wrapper
-
-
-def notes_of(caught: list[warnings.WarningMessage]) -> list[str]:
-    """One line per distinct caught warning: its kind and the first line of its message (no file path)."""
-    lines = []
-    for w in caught:
-        text = str(w.message).strip()
-        lines.append(printable(f"{w.category.__name__}: {text.splitlines()[0] if text else ''}"))
-    return list(dict.fromkeys(lines))
 
 
 def show_notes(notes: list[str]) -> None:
@@ -211,52 +211,32 @@ def about(study: str, text: str) -> str:
     return f"{text} From the article \u201c{ARTICLES[study]}\u201d."
 
 
-def build_config(config_cls, small: bool, **options):
+def build_config(study: Study, small: bool, **options):
     """The study config from the options the user gave (None = the config's own default)."""
-    given = {k: v for k, v in options.items() if v is not None}
-    return config_cls.small(**given) if small else config_cls(**given)
+    return study.config(quick=small, **{k: v for k, v in options.items() if v is not None})
 
 
-def run_and_report(command: str, config, study_run, build_report, *, out: Path | None, json_out: bool, quiet: bool):
-    """Run a study with a progress bar, write its run folder, and show the summary (or the JSON)."""
-    from nnprobe import report as report_mod
-
-    fresh = out is None  # a name nnprobe chose never replaces a run, even one started in the same second
-    out = out or report_mod.default_out(command)
-    report_mod.check_out(out)  # a bad --out fails now, not after the work
+def run_and_report(study: Study, config, *, out: Path | None, json_out: bool, quiet: bool):
+    """Run a study with a progress bar, write its run folder, and show the summary (or the JSON) and the report's
+    path (also with --quiet, which only silences the bar and the summary)."""
     show_bar = not quiet and sys.stderr.isatty()
-    with warnings.catch_warnings(record=True) as caught:  # they become notes of the report
-        with Progress(TextColumn(f"[bold]{command}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
-            task = bar.add_task(command, total=None)
-            result = study_run(config, progress=lambda done, total: bar.update(task, completed=done, total=total))
-        with err_console.status("writing the report (figures, report.html)…") if show_bar else contextlib.nullcontext():
-            report = build_report(result)
-    report.notes += notes_of(caught)
-    html = report_mod.write(out, report, config=config, result=result, seconds=result.seconds,
-                            device=result.device, fresh=fresh)
+    with Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=err_console, disable=not show_bar, transient=True) as bar:
+        task = bar.add_task(study.name, total=None)
+        outcome = runs.run_and_report(
+            study, config, out=out, progress=lambda done, total: bar.update(task, completed=done, total=total),
+            writing=lambda: bar.update(task, description=f"{study.name}: writing the report", total=None))
     if json_out:
-        sys.stdout.write((html.parent / "results.json").read_text())
+        sys.stdout.write((outcome.html.parent / "results.json").read_text())
     elif not quiet:
-        show_summary(report, result.seconds)
-    show_notes(report.notes)
-    if not quiet:
-        err_console.print(f"report: {shown(html)}", highlight=False, soft_wrap=True)
-    return result
+        show_summary(outcome.report, outcome.result.seconds)
+    show_notes(outcome.report.notes)
+    err_console.print(f"report: {shown(outcome.html)}", highlight=False, soft_wrap=True)
+    return outcome.result
 
 
-MAX_ROWS = 30  # a longer table is cut on screen (all rows stay in results.json and report.html)
+MAX_ROWS = 40  # a longer table is cut on screen (all rows stay in results.json and report.html)
 STATUS_STYLE = {"pass": "[green]pass[/]", "WARN": "[bold yellow]WARN[/]", "FAIL": "[bold red]FAIL[/]"}
-
-
-def _numeric(cell) -> bool:
-    """A cell that reads as a number (or is empty), to be right-aligned."""
-    text = fmt(cell).split(" ")[0].rstrip("%x").replace(",", "")  # 1,234 and 12% are numbers too
-    try:
-        float(text)
-    except ValueError:
-        return text in ("—", "", "…")
-    return True
 
 
 def shown(value) -> str:
@@ -292,6 +272,9 @@ def show_summary(report, seconds: float) -> None:
         out_console.print(f"[bold]{shown(report.headline)}[/]", highlight=False)
     for t in report.terminal:
         show_table(t)
+    if report.command not in ARTICLES:  # reproduce's claims are its table; the audit's verdict has its own
+        out_console.print(f"done in {seconds:.1f} s", style="dim")
+        return
     if any(c.source == "seed" for c in report.claims):
         out_console.print(f"[bold]Claims[/] of the article \u201c{shown(ARTICLES[report.command])}\u201d and of "
                           "nnprobe, checked:", highlight=False)
@@ -323,20 +306,21 @@ def memorize(
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    chunk_size: ChunkOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import memorize as report_memorize
-    from nnprobe.studies import memorize as study
-
     config = build_config(
-        study.MemorizeConfig, small,
+        STUDIES["memorize"], small,
         n_features=parse_ints(features, "--features"), n_seeds=seeds, n_samples=samples, n_classes=classes,
         n_heldout=heldout, hidden=parse_ints(hidden, "--hidden"), activation=activation, init=init, epochs=epochs,
         lr=lr, optimizer=optimizer, batch_size=batch_size, log_every=log_every, seed=seed, device=device, threads=threads,
+        executor=executor, ray_address=ray_address, chunk_size=chunk_size,
     )
-    run_and_report("memorize", config, study.run, report_memorize.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["memorize"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command()
@@ -384,12 +368,9 @@ def backprop(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import backprop as report_backprop
-    from nnprobe.studies import backprop as study
-
-    config = build_config(study.BackpropConfig, small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
+    config = build_config(STUDIES["backprop"], small, w0=w0, lr=lr, steps=steps, tolerance=tolerance,
                           net_activation=activation, hidden=hidden, epochs=epochs, seed=seed, device=device, threads=threads)
-    run_and_report("backprop", config, study.run, report_backprop.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["backprop"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command(help=about("cluster", "Gradient descent on the inputs as well as the weights: points move into class clusters."))
@@ -419,16 +400,13 @@ def cluster(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import cluster as report_cluster
-    from nnprobe.studies import cluster as study
-
     config = build_config(
-        study.ClusterConfig, small, data=data, target=target, dims=parse_ints(dims, "--dims"), n_points=points,
+        STUDIES["cluster"], small, data=data, target=target, dims=parse_ints(dims, "--dims"), n_points=points,
         n_classes=classes, input_lr=input_lr, input_momentum=input_momentum, lr=lr,
         hidden=parse_ints(hidden, "--hidden"), epochs=epochs, snapshot_every=snapshot_every, n_seeds=seeds,
         seed=seed, device=device, threads=threads,
     )
-    run_and_report("cluster", config, study.run, report_cluster.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["cluster"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command(help=about("baseline", "Baselines, zero initialisation and leakage checks on your data."))
@@ -453,13 +431,10 @@ def baseline(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import baseline as report_baseline
-    from nnprobe.studies import baseline as study
-
-    config = build_config(study.BaselineConfig, small, data=data, target=target, test=test, test_size=test_size,
+    config = build_config(STUDIES["baseline"], small, data=data, target=target, test=test, test_size=test_size,
                           hidden=parse_ints(hidden, "--hidden"), epochs=epochs, max_rows=max_rows, seed=seed,
                           device=device, threads=threads)
-    run_and_report("baseline", config, study.run, report_baseline.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["baseline"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command(help=about("explain", "How far can a model be explained? Derivatives of the output, partial "
@@ -491,13 +466,10 @@ def explain(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import explain as report_explain
-    from nnprobe.studies import explain as study
-
-    config = build_config(study.ExplainConfig, small, data=data, target=target, model=model, output=output,
+    config = build_config(STUDIES["explain"], small, data=data, target=target, model=model, output=output,
                           features=features, h_rows=h_rows, max_memory_mb=max_memory, seed=seed, device=device,
                           threads=threads)
-    run_and_report("explain", config, study.run, report_explain.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["explain"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 def parse_floats(text: str | None, option: str) -> tuple[float, ...] | None:
@@ -527,19 +499,17 @@ def coin(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import coin as report_coin
-    from nnprobe.studies import coin as study
-
-    config = build_config(study.CoinConfig, small, p_values=parse_floats(p, "--p"), fair=fair, max_flips=max_flips,
+    config = build_config(STUDIES["coin"], small, p_values=parse_floats(p, "--p"), fair=fair, max_flips=max_flips,
                           points=points, confidences=parse_floats(confidence, "--confidence"))
-    run_and_report("coin", config, study.run, report_coin.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["coin"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command(help=about("compare", "Is B really better than A? Paired tests, an interval, a verdict and sample sizes."))
 @user_errors
 def compare(
     a: Annotated[str | None, typer.Argument(help="Predictions of model A (.csv/.parquet), or one file with both "
-                                            "models' columns (--a-col, --b-col).")] = None,
+                                            "models' columns (--a-col, --b-col), or a built-in pair whose truth is "
+                                            "known: synth:ab?n=20000&accuracy=0.9&lift=0.01&discordance=0.05.")] = None,
     b: Annotated[str | None, typer.Argument(help="Predictions of model B on the same examples.")] = None,
     kind: Annotated[str | None, typer.Option(help="classification (predicted labels) or per-query (a metric per "
                                              "query, e.g. NDCG)." + _cm("kind"))] = None,
@@ -566,15 +536,12 @@ def compare(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe.report import compare as report_compare
-    from nnprobe.studies import compare as study
-
-    config = build_config(study.CompareConfig, False, a=a, b=b, kind=kind, id_col=id_col, true_col=true_col,
+    config = build_config(STUDIES["compare"], False, a=a, b=b, kind=kind, id_col=id_col, true_col=true_col,
                           pred_col=pred_col, metric_col=metric_col, score_col=score_col, positive=positive, a_col=a_col,
                           b_col=b_col, n_boot=boot, level=level,
                           alpha=alpha, power=power, lifts=parse_floats(lifts, "--lifts"), discordance=discordance,
                           base_accuracy=base_accuracy, seed=seed)
-    run_and_report("compare", config, study.run, report_compare.build, out=out, json_out=json_out, quiet=quiet)
+    run_and_report(STUDIES["compare"], config, out=out, json_out=json_out, quiet=quiet)
 
 
 @app.command(help="Did your model learn something real from your data? Baselines and leakage checks, two batched "
@@ -612,17 +579,89 @@ def audit(
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    chunk_size: ChunkOpt = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    from nnprobe import audit as study
-    from nnprobe.report import audit as report_audit
-
-    config = build_config(study.AuditConfig, small, data=data, target=target, test=test, model=model,
+    config = build_config(AUDIT, small, data=data, target=target, test=test, model=model,
                           predictions=predictions, id_col=id_col, n_permutations=permutations, cv=cv, alpha=alpha,
                           max_gap=max_gap, feature_permutations=feature_permutations, max_rows=max_rows,
-                          fail_on=fail_on, seed=seed, device=device, threads=threads)
-    result = run_and_report("audit", config, study.run, report_audit.build, out=out, json_out=json_out, quiet=quiet)
-    if study.reaches(result.verdict, config.fail_on):
+                          fail_on=fail_on, seed=seed, device=device, threads=threads, executor=executor,
+                          ray_address=ray_address, chunk_size=chunk_size)
+    result = run_and_report(AUDIT, config, out=out, json_out=json_out, quiet=quiet)
+    if reaches(result.verdict, config.fail_on):
         raise typer.Exit(3)
+
+
+@app.command(help="Every study on built-in data, one after another, in one report: a verdict table of every claim "
+                  "of the articles first, then a section per study.")
+@user_errors
+def reproduce(
+    quick: Annotated[bool, typer.Option("--quick", help="The studies' small configurations: under a minute in all, "
+                                        "instead of under five.")] = False,
+    only: Annotated[str | None, typer.Option(help="Run only these studies, comma-separated, e.g. memorize,coin "
+                                             f"[default: all of {','.join(STUDIES)}].")] = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    studies = None if only is None else tuple(s.strip() for s in only.split(",") if s.strip())
+    config = build_config(REPRODUCE, quick, studies=studies, seed=seed, device=device, threads=threads,
+                          executor=executor, ray_address=ray_address)
+    run_and_report(REPRODUCE, config, out=out, json_out=json_out, quiet=quiet)
+
+
+RunsRootOpt = Annotated[Path, typer.Option("--root", help="The folder that holds the run folders.")]
+
+
+@app.command("runs")
+@user_errors
+def runs_command(root: RunsRootOpt = runs.RUNS_ROOT, json_out: JsonOpt = False) -> None:
+    """List past run folders, oldest first: command, time, verdict or claims, path."""
+    found = runs.list_runs(root)
+    if json_out:
+        sys.stdout.write(json.dumps([{"command": r.command, "created": r.created, "summary": r.summary,
+                                      "path": str(r.path), "report": str(r.report) if r.report else None}
+                                     for r in found], indent=2) + "\n")
+        return
+    if not found:
+        err_console.print(f"no run folders under {shown(root)}/ yet: try nnprobe reproduce --quick.", highlight=False)
+        return
+    table = RichTable(box=box.SIMPLE_HEAD)
+    for column in ("command", "time", "verdict or claims", "path"):
+        table.add_column(column)
+    for r in found:
+        table.add_row(shown(r.command), shown(r.created.replace("T", " ")[:19]), shown(r.summary), shown(r.path))
+    out_console.print(table)
+
+
+@app.command("open")
+@user_errors
+def open_command(
+    run: Annotated[str | None, typer.Argument(help="A run folder, or its name under --root [default: the latest "
+                                              "run with a report].")] = None,
+    root: RunsRootOpt = runs.RUNS_ROOT,
+) -> None:
+    """Open a run's report.html in the browser, where one is available; else print its path."""
+    import webbrowser
+
+    found = runs.find_run(run, root)
+    if found.report is None:
+        raise ConfigError(f"{found.path} has no report.html (its run did not finish writing one).")
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        browser = None
+    if browser is not None and browser.open(found.report.resolve().as_uri()):
+        err_console.print(f"opened: {shown(found.report)}", highlight=False, soft_wrap=True)
+    else:
+        err_console.print(f"report: {shown(found.report)} (no browser found here: open it in yours)",
+                          highlight=False, soft_wrap=True)

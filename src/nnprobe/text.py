@@ -37,3 +37,14 @@ def printable(text) -> str:
     """``text`` with control characters shown as escapes (``\\x1b``, ``\\u202e``), so that a data file cannot
     send escape sequences to the terminal or draw invisible glyphs in a figure; other characters unchanged."""
     return _HIDDEN.sub(_escape, str(text))
+
+
+def numeric(cell) -> bool:
+    """Whether a table cell reads as a number (or is empty), to be right-aligned: ``1,234``, ``12%``, ``3x`` and
+    ``12 (3/4)`` count, by their first word; the terminal and report.html align by the same rule."""
+    text = fmt(cell).split(" ")[0].rstrip("%x").replace(",", "")
+    try:
+        float(text)
+    except ValueError:
+        return text in ("—", "", "…")
+    return True

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnprobe.executors import Local, chunks_of
 from nnprobe.models.base import FitScores, Model
 
 # bytes of per-copy inputs (test 2) trained at once, more copies in chunks: the fits' copies of them (row
@@ -130,7 +131,8 @@ def splits_for(y: np.ndarray, *, cv: int, seed: int) -> list[Split]:
 
 def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.ndarray | None = None,
                       y_test: np.ndarray | None = None, cv: int = 3, n_permutations: int = 100, seed: int = 0,
-                      feature_permutations: int = 20, progress=None) -> PermutationResult:
+                      feature_permutations: int = 20, executor=None, chunk_size: int | None = None,
+                      progress=None) -> PermutationResult:
     """Test 1 (labels) and test 2 (features within classes) of ``model`` on the data.
 
     With ``X_test``: the copies train on ``X``, ``y`` (permuted) and are scored on the real held-out rows. Without:
@@ -147,7 +149,12 @@ def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.
     seed : seed of the permutations, the folds and the copies' initialisations
     feature_permutations : the permutations of test 2 (0: test 2 does not run); a secondary diagnostic, and
         each copy trains on inputs of its own, so fewer than test 1's by default
-    progress : optional callback (done, total)
+    executor : where the batched fits run (nnprobe.executors: Local, the default, or Ray)
+    chunk_size : copies per batched fit (a task on Ray) [default: all of test 1 at once; test 2 as memory allows]
+    progress : optional callback (done, total), called as the batched fits finish
+
+    Every permutation and every copy's seed is drawn here, before any fit is scheduled, so the results do not
+    depend on the executor; with the same ``chunk_size`` they are the same bit for bit.
     """
     rng = np.random.default_rng(seed)
     if not model.info.can_refit:
@@ -164,16 +171,24 @@ def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.
     if held_out:  # the copies are scored on the real held-out labels
         labels = np.concatenate([labels, np.tile(y_test, (n_permutations + 1, 1))], axis=1)
     seeds = [int(s) for s in rng.integers(0, 2**32 - 1, size=n_permutations + 1)]
-    steps = len(splits) + (1 if feature_permutations else 0)  # a tick per fold of test 1, one for test 2
-    done = [0]
+    executor = executor or Local()
+    test1_tasks = [(members, f) for members in chunks_of(n_permutations + 1, chunk_size) for f in range(len(splits))]
+    test2_tasks = []
+    feature_seeds: list[int] = []
+    if feature_permutations:
+        feature_seeds = [int(s) for s in rng.integers(0, 2**32 - 1, size=feature_permutations)]
+        n, d = X_all.shape
+        fits = max(1, min(feature_permutations, MEMBERS_MEMORY // max(1, 4 * n * d)))  # inputs [m, n, d] in memory
+        test2_tasks = [(members, f) for members in chunks_of(feature_permutations, min(fits, chunk_size or fits))
+                       for f in range(len(splits))]
+    total = len(test1_tasks) + len(test2_tasks)
 
-    def tick(_done=None, _total=None):
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], steps)
+    def tick(offset):
+        return None if progress is None else lambda done, _: progress(offset + done, total)
 
-    test1 = _pooled([model.fit_many(X_all[s.train], labels[:, s.train], X_all[s.test], labels[:, s.test],
-                                    seeds=seeds) for s in _ticking(splits, tick)], splits)
+    shared = _Shared(model, X_all, y_all, labels, splits, seeds, held_out, feature_seeds)
+    test1 = _pooled(_gathered(executor.map(_labels_fit, shared, test1_tasks, tick(0)), test1_tasks, splits,
+                              executor), splits)
     scored = np.concatenate([s.test for s in splits])
     result = PermutationResult(
         labels=_test("labels", test1["test"][0], test1["test"][1:], observed_train=float(test1["train"][0]),
@@ -182,16 +197,64 @@ def permutation_tests(model: Model, X: np.ndarray, y: np.ndarray, *, X_test: np.
         predictions=test1["predictions"], scored_labels=y_all[scored],
         validation=f"a held-out set of {len(y_test)} rows" if held_out else f"{cv}-fold cross-validation")
     if feature_permutations:
-        feature_seeds = [int(s) for s in rng.integers(0, 2**32 - 1, size=feature_permutations)]
-        result.features = _feature_test(model, X_all, y_all, labels[0], splits, feature_seeds, rng, held_out, tick,
-                                        observed=result.labels.observed)
+        test2 = _pooled(_gathered(executor.map(_features_fit, shared, test2_tasks, tick(len(test1_tasks))),
+                                  test2_tasks, splits, executor), splits)
+        result.features = _test("features within classes", result.labels.observed, test2["test"],
+                                null_train=test2["train"], path=test2["path"])
     return result
 
 
-def _ticking(splits, tick):
-    for s in splits:
-        yield s
-        tick()
+@dataclass
+class _Shared:
+    """What every batched fit of both tests reads (sent once to a cluster's object store)."""
+
+    model: Model
+    X: np.ndarray  # [n_all, d] training rows, then the held-out rows where there are any
+    y: np.ndarray  # [n_all] the real classes
+    labels: np.ndarray  # [B + 1, n_all] test 1's labelings: the real one, then the permutations
+    splits: list[Split]
+    seeds: list[int]  # [B + 1] test 1's copies' initialisation seeds
+    held_out: bool  # a separate held-out set (only the training rows are permuted in test 2)
+    feature_seeds: list[int]  # [B2] test 2's copies' seeds (of their inputs' permutations and initialisations)
+
+
+def _labels_fit(shared: _Shared, task: tuple[range, int]) -> FitScores:
+    """Test 1, one batched fit: the copies ``members`` trained on their labelings of fold ``fold``."""
+    members, fold = task
+    s, rows = shared.splits[fold], shared.labels[members.start:members.stop]
+    return shared.model.fit_many(shared.X[s.train], rows[:, s.train], shared.X[s.test], rows[:, s.test],
+                                 seeds=shared.seeds[members.start:members.stop])
+
+
+def _features_fit(shared: _Shared, task: tuple[range, int]) -> FitScores:
+    """Test 2, one batched fit: the copies ``members`` trained (and, with cross-validation, scored) on fold
+    ``fold`` of data whose feature columns are permuted within each class, each copy by its own seed."""
+    members, fold = task
+    X, y, s = shared.X, shared.y, shared.splits[fold]
+    # with a held-out set only the training rows are permuted; with cross-validation the whole data set
+    permuted_rows = shared.splits[0].train if shared.held_out else np.arange(len(y))
+    inputs = np.repeat(X[None], len(members), axis=0)  # [m, n_all, d]
+    for i, m in enumerate(members):
+        rng = np.random.default_rng([shared.feature_seeds[m], 1])  # the copy's own permutation, wherever it runs
+        inputs[i, permuted_rows] = permute_within_classes(X[permuted_rows], y[permuted_rows], rng)
+    real = np.tile(shared.labels[0], (len(members), 1))  # [m, n_all]
+    return shared.model.fit_many(X[s.train], real[:, s.train], X[s.test] if shared.held_out else inputs[:, s.test],
+                                 real[:, s.test], seeds=[shared.feature_seeds[m] for m in members],
+                                 inputs=inputs[:, s.train])
+
+
+def _gathered(results: list[FitScores], tasks: list[tuple[range, int]], splits: list[Split], executor) -> list:
+    """Per fold, the scores of every copy in member order, from the batched fits of ``tasks`` (in task order)."""
+    chunks = sorted({members.start: members for members, _ in tasks}.values(), key=lambda r: r.start)
+    by_task = {(members.start, fold): r for (members, fold), r in zip(tasks, results)}
+    gathered = []
+    for fold in range(len(splits)):
+        parts = [by_task[(members.start, fold)] for members in chunks]
+        path = parts[0].path + ("" if len(chunks) == 1 else f"; {len(chunks)} chunks on {executor.name}")
+        gathered.append(FitScores(np.concatenate([p.train_accuracy for p in parts]),
+                                  np.concatenate([p.test_accuracy for p in parts]),
+                                  parts[0].first_test_predictions, path))
+    return gathered
 
 
 def _pooled(scores: list[FitScores], splits: list[Split]) -> dict:
@@ -204,34 +267,6 @@ def _pooled(scores: list[FitScores], splits: list[Split]) -> dict:
         "predictions": np.concatenate([f.first_test_predictions for f in scores]),
         "path": scores[0].path,
     }
-
-
-def _feature_test(model, X_all, y_all, labels0, splits, seeds, rng, held_out, tick, *, observed) -> PermutationTest:
-    """Test 2: each copy trains (and, with cross-validation, is scored) on data whose feature columns are
-    permuted within each class."""
-    B = len(seeds)
-    n, d = X_all.shape
-    # with a held-out set only the training rows are permuted; with cross-validation the whole data set
-    permuted_rows = splits[0].train if held_out else np.arange(n)
-    chunk = max(1, min(B, MEMBERS_MEMORY // max(1, 4 * n * d)))
-    test_acc, train_acc, path = np.zeros(B), np.zeros(B), ""
-    for start in range(0, B, chunk):
-        members = range(start, min(B, start + chunk))
-        inputs = np.repeat(X_all[None], len(members), axis=0)  # [m, n, d]
-        for i, _ in enumerate(members):
-            inputs[i, permuted_rows] = permute_within_classes(X_all[permuted_rows], y_all[permuted_rows], rng)
-        scores = []
-        for s in splits:
-            y_rows = np.tile(labels0, (len(members), 1))
-            scores.append(model.fit_many(X_all[s.train], y_rows[:, s.train], inputs[:, s.test] if not held_out else
-                                         X_all[s.test], y_rows[:, s.test], seeds=[seeds[m] for m in members],
-                                         inputs=inputs[:, s.train]))
-        pooled = _pooled(scores, splits)
-        test_acc[start:start + len(members)] = pooled["test"]
-        train_acc[start:start + len(members)] = pooled["train"]
-        path = pooled["path"]
-    tick()
-    return _test("features within classes", observed, test_acc, null_train=train_acc, path=path)
 
 
 def _fixed_predictions_test(model: Model, X: np.ndarray, y: np.ndarray, n_permutations: int,

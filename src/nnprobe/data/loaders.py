@@ -58,14 +58,16 @@ def load_sklearn(name: str) -> Dataset:
     return Dataset(bunch.data, bunch.target, features, classes, f"sklearn:{name}")
 
 
-def load_synthetic(text: str) -> Dataset:
-    """A synthetic set from ``NAME?key=value&...``; unknown names and keys get a suggestion."""
+def load_synthetic(text: str, generators=None, *, example: str = "synth:gaussian?n=2000&d=240&k=4"):
+    """A synthetic set from ``NAME?key=value&...`` made by one of ``generators`` (name -> function of keyword
+    arguments; default :data:`synthetic.GENERATORS`); unknown names and keys get a suggestion."""
+    generators = synthetic.GENERATORS if generators is None else generators
     name, _, query = text.partition("?")
-    generator = synthetic.GENERATORS.get(name)
+    generator = generators.get(name)
     if generator is None:
         raise DataError(
-            f"unknown synthetic data set {name!r}: use one of {', '.join(synthetic.GENERATORS)}, "
-            "e.g. synth:gaussian?n=2000&d=240&k=4." + closest(name, synthetic.GENERATORS)
+            f"unknown synthetic data set {name!r}: use one of {', '.join(generators)}, e.g. {example}."
+            + closest(name, generators)
         )
     params = inspect.signature(generator).parameters
     kwargs: dict[str, float | int] = {}

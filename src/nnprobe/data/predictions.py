@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nnprobe.data.loaders import _list, _read_table, as_text, read_ids
+from nnprobe.data.loaders import _list, _read_table, as_text, load_synthetic, read_ids
 from nnprobe.data.dataset import Dataset
 from nnprobe.errors import DataError, closest
 from nnprobe.models.base import PROBA_SUM_TOL
@@ -37,6 +37,7 @@ class PairedPredictions:
     a_score: np.ndarray | None = None  # [n] scores for the positive class, when both files have a score column
     b_score: np.ndarray | None = None
     score_note: str = ""  # why there are no scores although one file has a score column
+    truth: dict | None = None  # a built-in pair's true accuracy, lift and discordance (None for files)
 
     @property
     def a_correct(self) -> np.ndarray:
@@ -85,13 +86,47 @@ def _check_size(n: int, what: str) -> None:
                         "useful answer).")
 
 
+def synthetic_pair(*, n: int = 20000, accuracy: float = 0.9, lift: float = 0.01, discordance: float = 0.05,
+                   seed: int = 0) -> PairedPredictions:
+    """Two classifiers' predictions of ``n`` two-class examples whose truth is known: A is right with chance
+    ``accuracy``, B with ``accuracy + lift``, and exactly one of them is right with chance ``discordance``.
+
+    The loaded coin of seed 001 as a pair of models: each example is one flip of a four-sided die (both right,
+    only A, only B, both wrong) with chances ``accuracy - (discordance - lift) / 2``, ``(discordance - lift) / 2``,
+    ``(discordance + lift) / 2`` and the rest.
+    """
+    only_a, only_b = (discordance - lift) / 2, (discordance + lift) / 2
+    chances = np.array([accuracy - only_a, only_a, only_b, 1 - accuracy - only_b])
+    if not (1 <= n <= 10**8) or n != int(n) or not (0 <= lift <= discordance <= 1) or not (chances >= 0).all():
+        raise DataError(f"synth:ab?n={n:g}&accuracy={accuracy:g}&lift={lift:g}&discordance={discordance:g} is not a "
+                        "pair of classifiers: give 1 <= n <= 10^8, 0 <= lift <= discordance, and an accuracy that "
+                        "leaves room for both models' discordant examples, e.g. synth:ab?accuracy=0.9&lift=0.01"
+                        "&discordance=0.05.")
+    rng = np.random.default_rng(seed)
+    outcome = rng.choice(4, size=int(n), p=chances / chances.sum())  # [n] 0 both right, 1 only A, 2 only B, 3 none
+    y = rng.integers(0, 2, size=int(n))
+    a_right, b_right = np.isin(outcome, (0, 1)), np.isin(outcome, (0, 2))
+    labels = np.array(["0", "1"])
+    return PairedPredictions(np.arange(int(n)), labels[y], labels[np.where(a_right, y, 1 - y)],
+                             labels[np.where(b_right, y, 1 - y)], f"A (accuracy {accuracy:g})",
+                             f"B (accuracy {accuracy + lift:g})", "classification",
+                             truth={"accuracy": accuracy, "lift": lift, "discordance": discordance})
+
+
+PAIR_GENERATORS = {"ab": synthetic_pair}  # synth:NAME of built-in pairs of predictions
+
+
 def load_pair(a: str, b: str | None = None, *, kind: str = "classification", id_col: str = "id",
               true_col: str = "y_true", pred_col: str = "y_pred", metric_col: str = "metric", score_col: str = "score",
               a_col: str | None = None, b_col: str | None = None) -> PairedPredictions:
     """Load and match two models' outputs. With ``b`` None, ``a`` is one file holding both models' columns
-    ``a_col`` and ``b_col``."""
+    ``a_col`` and ``b_col``, or ``synth:ab?key=value&...``, a built-in pair (:func:`synthetic_pair`)."""
     if kind not in ("classification", "per-query"):
         raise DataError(f"kind {kind!r} is unknown: use classification or per-query.")
+    if a.startswith("synth:"):
+        if b is not None or kind != "classification":
+            raise DataError(f"{a} is a built-in pair of classifiers on its own: give no second file and no --kind.")
+        return load_synthetic(a.removeprefix("synth:"), PAIR_GENERATORS, example="synth:ab?n=20000&lift=0.01")
     if b is None:
         if not (a_col and b_col):
             raise DataError("one file compares two of its columns: name them with --a-col and --b-col "

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from nnprobe.audit import AuditResult
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import Figure, Report, Section, Table
 from nnprobe.report.figures import label, new_figure
 from nnprobe.report.runfolder import figure_png
 
@@ -35,6 +35,24 @@ def _null_figure(r: AuditResult) -> bytes:
                  fontsize=10)
     fig.tight_layout()
     return figure_png(fig)
+
+
+def _null_alt(r: AuditResult) -> str:
+    """What the null-distribution figure shows, in words and its numbers."""
+    panels = [("held-out accuracy of the model retrained on copies with permuted labels", r.labels_test.null,
+               r.labels_test.observed, "held-out accuracy")]
+    if r.labels_test.null_train is not None:
+        panels.append(("training accuracy on those permuted labels (memorisation)", r.labels_test.null_train,
+                       r.train_accuracy, "training accuracy"))
+    if r.features_test is not None:
+        panels.append(("held-out accuracy with every feature permuted within each class", r.features_test.null,
+                       r.features_test.observed, "held-out accuracy"))
+    count = {1: "One histogram", 2: "Two histograms", 3: "Three histograms"}[len(panels)]
+    return (f"{count}, with the real model's value as a red line and the majority class's "
+            f"accuracy ({r.majority_accuracy:.3f}) as a dotted line: " + "; ".join(
+                f"{title}, {len(null)} runs from {np.min(null):.3f} to {np.max(null):.3f} (mean {np.mean(null):.3f}),"
+                f" against the real model's {what} of {observed:.3f}" for title, null, observed, what in panels)
+            + ".")
 
 
 def _tests_table(r: AuditResult) -> Table:
@@ -91,7 +109,9 @@ def build(r: AuditResult) -> Report:
             "copies of the data whose labels are permuted, and scored the same way. Test 2 asks whether the model "
             "uses dependencies between features: every feature column is permuted within each class, which keeps "
             "each feature's relation to the class and breaks the relations between features.",
-        ], tables=[tests], figures=["null_distributions.png"]),
+        ], tables=[tests], figures=[Figure(
+            "null_distributions.png", "The real model against what the same model reaches on permuted copies of the "
+            "data.", _null_alt(r))]),
         Section("Checks", [], tables=[checks]),
     ]
     if r.shortcuts:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import Figure, Formula, Report, Section, Table, listing
 from nnprobe.report.figures import new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.backprop import BackpropResult, NetworkResult, total_squared_error
@@ -94,9 +97,23 @@ def _samples(r: BackpropResult) -> bytes:
     return figure_png(fig)
 
 
+def node(name: str) -> str | Formula:
+    """A node's name as the study writes it in plain text, with its sums, subscripts and squares shown as such:
+    "z1 = sum_i w1{i} x_i" as z1 = Σᵢ w1ᵢ xᵢ (in report.html with <sub>), "(y - target)^2" as (y − target)²."""
+    if not re.search(r"sum_i|\{i\}|_i\b|\^2", name):
+        return name
+    text = (name.replace("sum_i", "\u03a3\u1d62").replace("{i}", "\u1d62").replace("x_i", "x\u1d62")
+            .replace("^2", "\u00b2").replace(" - ", " \u2212 "))
+    html = str(escape(name)).replace(" - ", " \u2212 ").replace("^2", "<sup>2</sup>")
+    html = re.sub(r"\bsum_i\b", "\u2211<sub>i</sub>", html)
+    html = re.sub(r"\b([a-z])(\d)\{i\}", r"\1<sub>\2i</sub>", html)
+    html = re.sub(r"\b([a-z])_i\b", r"\1<sub>i</sub>", html)
+    return Formula(text, Markup(html))  # escaped first: only the tags added here are markup
+
+
 def _network_tables(net: NetworkResult) -> list[Table]:
     nodes = Table(f"4-2-1, {net.kind}: forward pass", ["node", "value"],
-                  [[n.name, g(n.value, 8)] for n in net.nodes])
+                  [[node(n.name), g(n.value, 8)] for n in net.nodes])
     grads = Table(
         f"4-2-1, {net.kind}: dL/dweight", ["weight", "value", "backprop (autograd)", "finite difference",
                                           "relative error"],
@@ -106,6 +123,44 @@ def _network_tables(net: NetworkResult) -> list[Table]:
         "relative error |a − f| / max(|a|, |f|).",
     )
     return [nodes, grads]
+
+
+def _loss_alt(r: BackpropResult) -> str:
+    line, c, p = r.line, r.config, r.line.probe
+    first, last = line.descent[0], line.descent[-1]
+    alt = (f"Left: the total squared error L(w) against the weight w, a parabola with its minimum 0 at w = "
+           f"{c.slope:g}; at the first guess w = {c.w0:g} it is {p.loss:g}, with a tangent of slope "
+           f"{p.slope_exact:g}, and L({c.far_w:g}) = {p.far_loss:g} is marked. Gradient descent at lr {c.lr:g} goes "
+           f"from w = {first.w:g} to w = {g(last.w, 6)} in {last.step} steps. Right: the loss at each step on a log "
+           f"scale, from {g(first.loss, 4)} to {g(last.loss, 3)}")
+    if line.steps_to_tolerance is not None:
+        return alt + f", below the stopping line at {c.tolerance:g} after {line.steps_to_tolerance} steps."
+    return alt + (f"; it diverges at step {line.diverged_at}." if line.diverged_at is not None else
+                  f"; it is still above {c.tolerance:g} at the last step.")
+
+
+def _a(digit) -> str:
+    """The article for a digit's name: "an 8", "a 3"."""
+    return f"an {digit}" if int(digit) == 8 else f"a {digit}"
+
+
+def _confusion_alt(r: BackpropResult) -> str:
+    m = np.asarray(r.digits.confusion)
+    off = m - np.diag(np.diag(m))
+    i, j = np.unravel_index(off.argmax(), off.shape)
+    return (f"Ten by ten grid of test counts, true digit down, predicted digit across: {np.trace(m)} of {m.sum()} "
+            f"digits on the diagonal (accuracy {r.digits.final_test_accuracy:.3f}); "
+            + (f"the most frequent mistake is {_a(i)} taken for {_a(j)} ({off[i, j]} times)." if off.max() else
+               "no digit is taken for another."))
+
+
+def _samples_alt(r: BackpropResult) -> str:
+    d = r.digits
+    guesses = [(label, int(np.argmax(p)), float(np.max(p))) for label, p in zip(d.sample_labels,
+                                                                                d.sample_probabilities)]
+    return (f"{len(guesses)} test digits as 8 by 8 pixel images, each above a bar chart of the probability the "
+            "network gives each of the ten classes: " + listing(
+                (f"{_a(label)} read as {guess} ({prob:.2f})" for label, guess, prob in guesses), limit=10) + ".")
 
 
 def build(r: BackpropResult) -> Report:
@@ -156,7 +211,9 @@ def build(r: BackpropResult) -> Report:
         Section(f"Part 1 — learning y = {c.slope:g}x from the guess w = {c.w0:g}", [
             "Every number below is computed. The loss is the total squared error, as in the article; its slope "
             "with respect to the weight w (not x, as the article writes) tells which way to move w.",
-        ], tables=[forward, probe, descent], figures=["loss_vs_w.png"]),
+        ], tables=[forward, probe, descent], figures=[Figure(
+            "loss_vs_w.png", "The loss as a function of the weight, its slope at the first guess, and the steps of "
+            "gradient descent towards the minimum.", _loss_alt(r))]),
         Section("Errata", ["The article's tables are kept as data in nnprobe and compared with the computed values."],
                 tables=[errata]),
         Section("Part 2 — the 4-2-1 network", [
@@ -170,7 +227,16 @@ def build(r: BackpropResult) -> Report:
         Section("Part 3 — many outputs: the ten digits", [
             f"scikit-learn's 8×8 digits (pixels scaled from 0–16 to 0–1), one output node per digit, a {d.spec} "
             f"network trained by nnprobe's engine (Adam, lr {c.digits_lr:g}, full batch).",
-        ], tables=[digits], figures=["digits_learning_curve.png", "digits_confusion.png", "digits_samples.png"]),
+        ], tables=[digits], figures=[
+            Figure("digits_learning_curve.png", "Train and test accuracy of the digits network as it trains.",
+                   f"Line chart of accuracy (0 to 1) against epochs {d.epochs[0]} to {d.epochs[-1]}: train accuracy "
+                   f"({d.n_train} digits) ends at {d.train_accuracy[-1]:.3f}, test accuracy ({d.n_test} digits) at "
+                   f"{d.test_accuracy[-1]:.3f}; a dotted line marks 0.95."),
+            Figure("digits_confusion.png", "Which digits the trained network confuses on the test set.",
+                   _confusion_alt(r)),
+            Figure("digits_samples.png", "Test digits and the probability the network gives each class.",
+                   _samples_alt(r)),
+        ]),
     ]
     metrics = pd.concat([
         pd.DataFrame({"part": "descent", "epoch": [s.step for s in line.descent], "metric": "w",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from nnprobe.checks import verdict_line
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import Figure, Report, Section, Table, listing
 from nnprobe.report.figures import label, new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.baseline import BaselineResult
@@ -44,6 +44,26 @@ def _importance_figure(r: BaselineResult) -> bytes | None:
     return figure_png(fig)
 
 
+def _balance_alt(r: BaselineResult) -> str:
+    counts = r.data["class_counts"]
+    total = sum(counts.values())
+    return (f"Bar chart of each class's share of the {total} rows: "
+            + listing(f"{name} {count / total:.1%} ({count} rows)" for name, count in counts.items()) + ".")
+
+
+def _importance_alt(r: BaselineResult) -> str:
+    check = next(c for c in r.checks if c.name == "importance concentration")
+    forest, perm = check.values["forest_importance"], check.values["permutation_importance"]
+    shown = sorted(forest, key=lambda n: -forest[n])[:15]
+
+    def top(values: dict) -> str:
+        return listing(f"{name} ({values[name]:.3g})" for name in sorted(shown, key=lambda n: -values[n])[:3])
+
+    return (f"Two horizontal bar charts of the {len(shown)} features with the largest random-forest importance (of "
+            f"{len(forest)}). Random-forest importance is largest for {top(forest)}; permutation importance on "
+            f"held-out rows is largest for {top(perm)}.")
+
+
 def build(r: BaselineResult) -> Report:
     checks = Table("Checks", ["check", "status", "what it found"],
                    [[c.name, MARK[c.status], c.message] for c in r.checks])
@@ -72,7 +92,9 @@ def build(r: BaselineResult) -> Report:
         Section("Class balance and baselines", [
             "A model is only as good as its gain over what needs no model at all. scikit-learn's DummyClassifier "
             "gives the baselines; the MLP is trained by nnprobe's engine on standardised features.",
-        ], tables=[baselines], figures=["class_balance.png"]),
+        ], tables=[baselines], figures=[Figure(
+            "class_balance.png", "How the rows divide between the classes: the majority share is what a constant "
+            "prediction scores.", _balance_alt(r))]),
         Section("Zero initialisation: the article's claims", [
             "The article says a single-layer network initialised with zero parameters predicts a constant. That is "
             "true of hidden layers, not of a single layer: with all weights zero, every hidden unit computes the "
@@ -80,7 +102,9 @@ def build(r: BaselineResult) -> Report:
             "ReLU layer receives no gradient at all); a single layer has no such symmetry, since each weight's "
             "gradient comes from its own input.",
         ], claims=r.claims, tables=[zero]),
-        Section("Feature importance", [], figures=["importance.png"]),
+        Section("Feature importance", [], figures=[Figure(
+            "importance.png", "Which features the models lean on, by random-forest importance and by permutation "
+            "importance on held-out rows.", _importance_alt(r))]),
     ]
     check_rows = [(c.name, key, value) for c in r.checks for key, value in c.values.items()
                   if isinstance(value, int | float) and not isinstance(value, bool)]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from nnprobe.data import standard_scaling
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import SCREEN_DPI, Figure, Report, Section, Table, listing
 from nnprobe.report.figures import label, new_figure, plt
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.cluster import ClusterResult, RunResult
@@ -35,7 +35,10 @@ def _scatter(ax, pts: np.ndarray, labels: np.ndarray, class_names: list[str], li
     for k, name in enumerate(class_names):
         sel = labels == k
         coords = [pts[sel, j] for j in range(pts.shape[1])]
-        ax.scatter(*coords, s=6, color=f"C{k % 10}", label=label(name), alpha=0.8, linewidths=0)
+        # No depth shading in 3-d: a point's colour says its class, and fading it with depth would blur that (and
+        # give every point a colour of its own, which makes the PNG several times larger).
+        depth = {"depthshade": False} if pts.shape[1] == 3 else {}
+        ax.scatter(*coords, s=6, color=f"C{k % 10}", label=label(name), alpha=0.8, linewidths=0, **depth)
     ax.set_xlim(limits[0])
     ax.set_ylim(limits[1])
     if pts.shape[1] == 3:
@@ -71,7 +74,7 @@ def snapshot_grid(run: RunResult) -> bytes:
 
 
 def animation(run: RunResult) -> bytes:
-    """An animated GIF, one frame per snapshot."""
+    """An animated GIF, one frame per snapshot, at the screen's density (report.html shows it pixel for pixel)."""
     from PIL import Image
 
     pts, _ = projection(run)
@@ -83,7 +86,7 @@ def animation(run: RunResult) -> bytes:
         ax = _panel(fig, 1, 1, 1, dims)
         _scatter(ax, pts[t], run.labels, run.class_names, limits)
         ax.set_title(f"{label(run.label)}: epoch {snap.epoch}, 5-NN {number(snap.knn_accuracy, '.2f')}", fontsize=10)
-        buf = io.BytesIO(figure_png(fig))
+        buf = io.BytesIO(figure_png(fig, dpi=SCREEN_DPI))  # at 1x: 9+ frames at 2x would double the page
         frames.append(Image.open(buf).convert("RGB").quantize(colors=64))
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=450, loop=0, optimize=False,
@@ -114,6 +117,35 @@ def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in text).strip("_").lower()[:40] or "data"
 
 
+def _separation_alt(r: ClusterResult) -> str:
+    groups = r.groups()
+    first_epoch, last_epoch = r.runs[0].snapshots[0].epoch, r.runs[0].snapshots[-1].epoch
+
+    def span(key: str) -> str:
+        return listing(
+            f"{number(np.mean([getattr(run.snapshots[0], key) for run in runs]), '.2f')} to "
+            f"{number(np.mean([getattr(run.snapshots[-1], key) for run in runs]), '.2f')} for {label(group)}"
+            for group, runs in groups.items())
+
+    return (f"Three line charts against epochs {first_epoch} to {last_epoch}, one line per group of runs with a band "
+            f"from the lowest to the highest seed. Leave-one-out 5-nearest-neighbour accuracy goes from "
+            f"{span('knn_accuracy')} (a dotted line marks {r.config.separation:g}); the silhouette of the classes "
+            f"from {span('silhouette')}; the cross-validated accuracy of a logistic regression from "
+            f"{span('linear_accuracy')}.")
+
+
+def _points_alt(run: RunResult, *, animated: bool) -> str:
+    _, names = projection(run)
+    first, last = run.snapshots[0], run.snapshots[-1]
+    what = (f"An animation of {len(run.snapshots)} frames" if animated else
+            f"{len(run.snapshots)} scatter plots in a grid")
+    return (f"{what}: the {len(run.labels)} points of {label(run.label)} (seed {run.seed_index}), coloured by class ("
+            f"{listing(label(n) for n in run.class_names)}), on the axes {listing(label(n) for n in names)}, "
+            f"at epochs {first.epoch} to {last.epoch}. The 5-nearest-neighbour accuracy of the points goes from "
+            f"{number(first.knn_accuracy, '.2f')} to {number(last.knn_accuracy, '.2f')}; by the last epoch the points "
+            f"have moved {number(last.mean_shift, '.3g')} on average.")
+
+
 def build(r: ClusterResult) -> Report:
     c = r.config
     figures = {"separation.png": separation_curves(r)}
@@ -125,7 +157,8 @@ def build(r: ClusterResult) -> Report:
         f"α′ = α s² = {', '.join(f'{a:.3g}' for a in sorted(set(r.input_lr_raw)))} on the raw coordinates.",
         "Separation is measured on the points themselves, with no network: leave-one-out 5-nearest-neighbour "
         "accuracy, the silhouette of the classes, and a logistic regression's cross-validated accuracy.",
-    ], figures=["separation.png"])]
+    ], figures=[Figure("separation.png", "How separated the classes are as gradient descent moves the points.",
+                       _separation_alt(r))])]
     tables = []
     for group, runs in r.groups().items():
         key = slug(group)
@@ -146,10 +179,15 @@ def build(r: ClusterResult) -> Report:
             for run in runs)
         tables.append(per_snapshot)
         sections.append(Section(group, [
-            f"Seed {first.seed_index}'s points at every snapshot (the animation is {f'points_{key}.gif'} in the run "
+            f"Seed {first.seed_index}'s points at every snapshot, and as an animation (points_{key}.gif in the run "
             "folder)." + (" More than three features: drawn on the first two principal axes of the starting points."
                            if first.n_features > 3 else ""),
-        ], tables=[per_snapshot], figures=[f"snapshots_{key}.png", f"points_{key}.gif"]))
+        ], tables=[per_snapshot], figures=[
+            Figure(f"snapshots_{key}.png", f"The points of {group} at every snapshot, as gradient descent moves them.",
+                   _points_alt(first, animated=False)),
+            Figure(f"points_{key}.gif", f"The same points of {group} moving, one frame per snapshot.",
+                   _points_alt(first, animated=True)),
+        ]))
     rows = []
     for run in r.runs:
         for s in run.snapshots:

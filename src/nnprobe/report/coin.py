@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import pandas as pd
+from markupsafe import Markup
 
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import Figure, Formula, Report, Section, Table, listing
 from nnprobe.report.figures import new_figure
 from nnprobe.report.runfolder import figure_png
-from nnprobe.studies.coin import CoinResult, coin_key
+from nnprobe.studies.coin import FORMULA_RACE, FORMULA_SINGLE, CoinResult, coin_key
+
+# The study's formulas as the page shows them (MathML, written here; nothing in them comes from the user).
+FORMULAS = {
+    FORMULA_SINGLE: Formula(
+        "P(more heads than tails in 2N flips) = sum over k from N + 1 to 2N of C(2N, k) · pᵏ · (1 − p)^(2N − k)",
+        Markup(
+            '<math display="block"><mrow><mi>P</mi><mo stretchy="false">(</mo><mtext>more heads than tails in\u00a0'
+            '</mtext><mn>2</mn><mi>N</mi><mtext>\u00a0flips</mtext><mo stretchy="false">)</mo><mo>=</mo>'
+            '<munderover><mo>\u2211</mo><mrow><mi>k</mi><mo>=</mo><mi>N</mi><mo>+</mo><mn>1</mn></mrow>'
+            '<mrow><mn>2</mn><mi>N</mi></mrow></munderover><mi>C</mi><mo stretchy="false">(</mo><mn>2</mn><mi>N</mi>'
+            '<mo>,</mo><mi>k</mi><mo stretchy="false">)</mo><mo>\u2062</mo><msup><mi>p</mi><mi>k</mi></msup>'
+            '<mo>\u2062</mo><msup><mrow><mo stretchy="false">(</mo><mn>1</mn><mo>\u2212</mo><mi>p</mi>'
+            '<mo stretchy="false">)</mo></mrow><mrow><mn>2</mn><mi>N</mi><mo>\u2212</mo><mi>k</mi></mrow></msup>'
+            '</mrow></math>')),
+    FORMULA_RACE: Formula(
+        "P(A shows more heads than B in n flips each) = sum over k of P(B = k) · P(A > k)",
+        Markup(
+            '<math display="block"><mrow><mi>P</mi><mo stretchy="false">(</mo><mtext>A shows more heads than B in\u00a0'
+            '</mtext><mi>n</mi><mtext>\u00a0flips each</mtext><mo stretchy="false">)</mo><mo>=</mo>'
+            '<munder><mo>\u2211</mo><mi>k</mi></munder><mi>P</mi><mo stretchy="false">(</mo><mi>B</mi><mo>=</mo>'
+            '<mi>k</mi><mo stretchy="false">)</mo><mo>\u00b7</mo><mi>P</mi><mo stretchy="false">(</mo><mi>A</mi>'
+            '<mo>&gt;</mo><mi>k</mi><mo stretchy="false">)</mo></mrow></math>')),
+}
 
 
 def _curves(r: CoinResult) -> bytes:
@@ -52,11 +76,22 @@ def build(r: CoinResult) -> Report:
                                                    *[f"P(p = {p} beats fair)" for p in r.beats_fair]],
                   [[f"{r.flips[i]:,}", *[f"{v[i]:.6f}" for v in r.more_heads.values()],
                     *[f"{v[i]:.6f}" for v in r.beats_fair.values()]] for i in picks])
+    last = f"{r.flips[-1]:,}"
+    alt = (f"Two line charts against the number of flips on a log axis, from {r.flips[0]:,} to {last}. Left: the "
+           "chance that a coin shows more heads than tails, one line per coin, ending at " + listing(
+               f"{r.more_heads[p][-1]:.3f} for p = {p}" for p in r.more_heads) + ".")
+    if r.beats_fair:
+        alt += (" Right: the chance that each coin shows more heads than the fair coin (solid), fewer (dashed) or "
+                "as many (dotted), with grey lines at the confidences " + listing(
+                    f"{c:g}" for c in r.config.confidences) + "; at " + last + " flips each " + listing(
+                    f"p = {p} shows more heads with chance {r.beats_fair[p][-1]:.3f}" for p in r.beats_fair) + ".")
     sections = [Section("The formula", [
         "The article plots this curve but leaves out the formula; here it is, computed exactly (scipy's binomial "
         "survival function and, for the race, a sum over the likely head counts; no simulation, no overflow at "
-        "10^8 flips):", *r.formulas,
-    ], tables=[curve, needed], figures=["coin_curves.png"])]
+        "10⁸ flips):", *(FORMULAS.get(formula, formula) for formula in r.formulas),
+    ], tables=[curve, needed], figures=[Figure(
+        "coin_curves.png", "How the chance of telling a loaded coin from a fair one grows with the number of flips.",
+        alt)])]
     rows = []
     for p, values in r.more_heads.items():
         rows += [("more_heads", p, n, v) for n, v in zip(r.flips, values)]

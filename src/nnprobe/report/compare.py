@@ -102,10 +102,10 @@ def build(r: CompareResult) -> Report:
     if r.kind == "classification" or any(s.paired or s.unpaired for s in r.sample_sizes):
         tables.append(_sizes_table(r))  # per-query metrics: only when the user asked for sizes with the rates
     sections = [Section("Verdict", paragraphs, tables=tables)]
-    metrics = pd.DataFrame([("lift", s.lift, metric, value) for s in r.sample_sizes
+    metrics = pd.DataFrame([(s.lift, metric, value) for s in r.sample_sizes
                             for metric, value in (("paired_exact_n", s.paired), ("paired_normal_n", s.paired_normal),
                                                   ("unpaired_n", s.unpaired))],
-                           columns=["key", "value_of_key", "metric", "value"]).astype({"value": "Int64"})  # counts
+                           columns=["lift", "metric", "value"]).astype({"value": "Int64"})  # counts
     headline = r.verdict + (f" ({r.auc_note})" if r.auc_note else "")
     return Report("compare", f"compare — {r.a_name} (A) against {r.b_name} (B)", terminal=tables, sections=sections,
                   figures={}, metrics=metrics, claims=r.claims, headline=headline)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from nnprobe.report.document import Report, Section, Table
+from nnprobe.report.document import Figure, Report, Section, Table, listing
 from nnprobe.report.figures import label, new_figure
 from nnprobe.report.runfolder import figure_png
 from nnprobe.studies.explain import ExplainResult, ModelView
@@ -68,6 +68,8 @@ def _interaction_figure(view, m: ModelView) -> bytes:
     for p in m.pairs:
         a, b = (names.index(x) for x in p["features"])
         matrix[a, b] = matrix[b, a] = p["h"]
+    heat.grid(False)  # grid lines over a colour map only hide it
+    second.grid(False)
     if names:
         image = heat.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
         heat.set_xticks(range(len(names)), [label(n)[:14] for n in names], rotation=45, ha="right", fontsize=8)
@@ -77,13 +79,55 @@ def _interaction_figure(view, m: ModelView) -> bytes:
     if m.pair_ale is not None:
         a, b = m.pair_ale.features
         zj, zk = m.pair_ale.edges
-        mesh = second.pcolormesh(zk, zj, m.pair_ale.effect, shading="gouraud", cmap="RdBu_r")
-        fig.colorbar(mesh, ax=second, label="second-order ALE")
+        # One flat cell per grid point: the effect is known there, not in between (and flat cells stay small as PNG).
+        mesh = second.pcolormesh(zk, zj, m.pair_ale.effect, shading="nearest", cmap="RdBu_r")
+        fig.colorbar(mesh, ax=second, label="second-order ALE", format="{x:.2g}")  # no offset text over the title
         second.set(xlabel=label(view.feature_names[b]), ylabel=label(view.feature_names[a]))
     second.set_title("the top pair's pure interaction (second-order ALE)", fontsize=9)
     fig.suptitle(f"Interactions of {label(m.role)} on {label(view.source)}", fontsize=10)
     fig.tight_layout()
     return figure_png(fig)
+
+
+def _derivative_alt(r: ExplainResult) -> str:
+    return (f"Box plots, one panel per data set, of each model's derivative of the {r.output} divided by its mean "
+            "magnitude over the rows; a constant derivative is a flat box at 1 or -1. Non-constancy (0 for a "
+            "constant derivative): " + "; ".join(
+                f"on {label(view.source)}, " + listing(f"{m.role} {m.non_constancy:.2g}" for m in view.models)
+                for view in r.data) + ".")
+
+
+def _effects_alt(r: ExplainResult, m: ModelView) -> str:
+    shown = [f for f in m.features if f.pd is not None]
+    spans = listing((f"{label(f.name)}, partial dependence from {np.min(f.pd.average):.3g} to "
+                     f"{np.max(f.pd.average):.3g} and ALE from {np.min(f.ale.effect):.3g} to {np.max(f.ale.effect):.3g}"
+                     for f in shown), limit=6)
+    warned = [f for f in shown if f.warning]
+    return (f"{len(shown)} rows of two line charts, one row per feature. Left: the partial dependence of the "
+            f"{r.output} (thick line) over individual ICE curves (thin lines); right: accumulated local effects (ALE) "
+            f"with a bootstrap 95% band. Per feature: {spans}. " + (
+                "Marked on the plot as not to be trusted: " + listing(
+                    f"{label(f.name)} ({label(f.warning)})" for f in warned) + "." if warned else
+                "No partial dependence plot is marked as not to be trusted."))
+
+
+def _interaction_alt(view, m: ModelView) -> str:
+    with_h = sorted((f for f in m.features if f.h is not None), key=lambda f: -f.h)
+    alt = ("Three panels. A bar chart of the total Friedman's H of " + (
+        f"{len(with_h)} features, largest for " + listing(f"{label(f.name)} ({f.h:.2f})" for f in with_h[:3])
+        if with_h else "no feature") + "; ")
+    if m.pairs:
+        top = max(m.pairs, key=lambda p: p["h"])
+        alt += (f"a heat map of the H of the {len(m.pairs)} top pairs, largest for "
+                f"{' × '.join(label(n) for n in top['features'])} ({top['h']:.2f}); ")
+    if m.pair_ale is not None:
+        a, b = m.pair_ale.features
+        effect = np.asarray(m.pair_ale.effect)
+        alt += (f"a colour map of the pure interaction (second-order ALE) of {label(view.feature_names[a])} and "
+                f"{label(view.feature_names[b])}, from {np.nanmin(effect):.3g} to {np.nanmax(effect):.3g}.")
+    else:
+        alt += "no pair's second-order ALE to draw."
+    return alt
 
 
 def metrics_frame(r: ExplainResult) -> pd.DataFrame:
@@ -118,7 +162,9 @@ def build(r: ExplainResult) -> Report:
         "The seed says linear models are fully explainable (df/dx is a constant), gradient-boosted trees "
         "partially, networks hardly. Measured as how constant each model's derivative is across the data. The "
         f"explained output is the {r.output} of the last class.",
-    ], claims=r.claims, tables=[models], figures=["derivatives.png"]),
+    ], claims=r.claims, tables=[models], figures=[Figure(
+        "derivatives.png", "How constant each model's derivative is across the rows of each data set.",
+        _derivative_alt(r))]),
         Section("When not to trust a partial dependence plot", [], tables=[untrusted])]
     for i, view in enumerate(r.data):
         for m in view.models:
@@ -131,8 +177,12 @@ def build(r: ExplainResult) -> Report:
                             f"{p['unnormalised']:.3g}"] for p in m.pairs],
                           note="H of a pair is large whenever its joint effect is small; the unnormalised value, in "
                                "output units, says whether the interaction matters.")
-            sections.append(Section(f"{m.role} on {view.source}", [], tables=[pairs],
-                                    figures=[f"effects_{slug}.png", f"interactions_{slug}.png"]))
+            sections.append(Section(f"{m.role} on {view.source}", [], tables=[pairs], figures=[
+                Figure(f"effects_{slug}.png", f"Partial dependence with ICE curves beside accumulated local effects, "
+                       f"{m.role} on {view.source}.", _effects_alt(r, m)),
+                Figure(f"interactions_{slug}.png", f"Interactions between features, {m.role} on {view.source}.",
+                       _interaction_alt(view, m)),
+            ]))
     ordering = [c for c in r.claims if c.source == "seed"]
     verdict = {True: "holds", False: "does not hold", None: "not tested"}
     headline = ("The seed's order of explainability (linear, then trees, then networks): " + "; ".join(

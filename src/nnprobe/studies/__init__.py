@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ def no_progress(done: float, total: float) -> None:
 class Claim:
     """A statement of a seed article (or of ours), checked against what was measured."""
 
+    id: str  # stable: "study.name", or "study.name:key" for a claim made once per case (feature count, data set)
     source: str  # "seed" (the article says so) or "nnprobe" (we add it)
     statement: str  # the claim in words
     holds: bool | None  # True / False, or None when this configuration cannot test it
@@ -38,7 +40,23 @@ class Claim:
 def not_tested(claims: list[Claim], reason: str) -> list[Claim]:
     """The same claims marked not tested, with ``reason`` as their evidence (a run whose numbers are degenerate:
     diverged, constant or NaN, cannot confirm or refute anything)."""
-    return [Claim(c.source, c.statement, None, f"not tested: {reason}") for c in claims]
+    return [Claim(c.id, c.source, c.statement, None, f"not tested: {reason}") for c in claims]
+
+
+def tally(verdicts) -> str:
+    """'N of M claims hold, K do not, U untested' (the parts that are not zero) of claims' ``holds`` values."""
+    verdicts = list(verdicts)
+    held = sum(v is True for v in verdicts)
+    failed = sum(v is False for v in verdicts)
+    untested = len(verdicts) - held - failed
+    return (f"{held} of {len(verdicts)} claims hold" + (f", {failed} do not" if failed else "")
+            + (f", {untested} untested" if untested else ""))
+
+
+def claim_key(text: str) -> str:
+    """The case part of a claim id: ``text`` with every run of characters other than letters, digits, ``.``, ``_``
+    and ``-`` made one ``-`` ("2 features" -> "2-features", "sklearn:iris" -> "sklearn-iris")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "-"
 
 
 def unless_diverged(claims: list[Claim], diverged_at: list[int], total: int, *, what: str, fix: str) -> list[Claim]:

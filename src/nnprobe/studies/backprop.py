@@ -430,16 +430,16 @@ class DigitsResult:
     sample_probabilities: list[list[float]]  # [8][10] predicted probability of each class
 
 
-def run_digits(c: BackpropConfig, progress: Progress) -> DigitsResult:
+def run_digits(c: BackpropConfig, digits, progress: Progress) -> DigitsResult:
     """Part 3: a 64-h-10 network trained by the engine on scikit-learn's 8x8 digits."""
     import torch
     from sklearn.metrics import confusion_matrix
 
-    from nnprobe.data import load, split
+    from nnprobe.data import split
     from nnprobe.nn import MLPSpec, TrainConfig, resolve_device, train_network
 
     device = resolve_device(c.device)
-    train, test = split(load("sklearn:digits"), test_size=c.test_size, seed=derive_seed(c.seed, 10))
+    train, test = split(digits, test_size=c.test_size, seed=derive_seed(c.seed, 10))
     scale = 16.0  # pixel intensities are 0..16; the network sees them in [0, 1]
     spec = MLPSpec((64, c.hidden, 10))
     model, history = train_network(spec, train.X / scale, train.y, TrainConfig(epochs=c.epochs, lr=c.digits_lr,
@@ -477,8 +477,16 @@ class BackpropResult:
     threads: int = 1  # threads the study ran on (--threads, or chosen)
 
 
-def run(config: BackpropConfig, progress: Progress = no_progress) -> BackpropResult:
-    """All three parts; progress counts digits epochs (the only part that takes time)."""
+def load(config: BackpropConfig):
+    """Part 3's data: scikit-learn's 8x8 digits."""
+    from nnprobe.data import load as load_data
+
+    return load_data("sklearn:digits")
+
+
+def run(config: BackpropConfig, data, progress: Progress = no_progress) -> BackpropResult:
+    """All three parts, part 3 on ``data`` (:func:`load`'s digits); progress counts digits epochs (the only part
+    that takes time)."""
     from nnprobe.nn import resolve_device
     from nnprobe.threads import resolve_threads, using_threads
 
@@ -487,7 +495,7 @@ def run(config: BackpropConfig, progress: Progress = no_progress) -> BackpropRes
     with using_threads(threads):
         line = run_line(config)
         tied, dense, tie_error = run_networks(config)
-        digits = run_digits(config, progress)
+        digits = run_digits(config, data, progress)
     result = BackpropResult(config, line, tied, dense, tie_error, digits, device=str(resolve_device(config.device)),
                             threads=threads)
     result.claims = check_claims(result)
@@ -500,34 +508,34 @@ def check_claims(r: BackpropResult) -> list[Claim]:
     seed_setup = line.n_seed_values_checked > 0  # the article's own numbers apply only to its own set-up
     untested = "not tested: the article's numbers are for y = 4x, x = 0..4, w = 2, a step of 0.0001 and w = 7"
 
-    def article(statement: str, holds: bool, evidence: str) -> Claim:
-        return Claim("seed", statement, holds if seed_setup else None, evidence if seed_setup else untested)
+    def article(claim_id: str, statement: str, holds: bool, evidence: str) -> Claim:
+        return Claim(claim_id, "seed", statement, holds if seed_setup else None, evidence if seed_setup else untested)
 
     claims = [
-        article("At w = 2 the total squared error is 120.", abs(line.total - 120) < 1e-9,
+        article("backprop.error_at_w2", "At w = 2 the total squared error is 120.", abs(line.total - 120) < 1e-9,
                 f"(4 - w)^2 * sum x^2 = {line.total:g}"),
-        article("Nudging w by 0.0001 changes the loss by about 0.012, a slope of -120.",
+        article("backprop.nudge_slope", "Nudging w by 0.0001 changes the loss by about 0.012, a slope of -120.",
                 abs(p.slope_central + 120) < 1e-6,
                 f"L(w+h) = {p.loss_up:.7f}, L(w-h) = {p.loss_down:.7f}; central slope {p.slope_central:.6f}, "
                 f"closed form {p.slope_exact:g}"),
-        article("At w = 7 the loss is 270.", abs(p.far_loss - 270) < 1e-9, f"L({p.far_w:g}) = {p.far_loss:g}"),
-        Claim("seed", f"Gradient descent drives the loss below {c.tolerance:g}.", line.steps_to_tolerance is not None,
+        article("backprop.loss_at_w7", "At w = 7 the loss is 270.", abs(p.far_loss - 270) < 1e-9, f"L({p.far_w:g}) = {p.far_loss:g}"),
+        Claim("backprop.descent_converges", "seed", f"Gradient descent drives the loss below {c.tolerance:g}.", line.steps_to_tolerance is not None,
               f"lr {c.lr:g}: loss < {c.tolerance:g} after {line.steps_to_tolerance} steps" if line.steps_to_tolerance
               is not None else f"not within {c.steps} steps at lr {c.lr:g}"
               + (f": the descent diverges for a rate of 1/Σx² = {line.stable_lr:.4g} or more" if c.lr >= line.stable_lr
                  else "")),
-        Claim("nnprobe", "Backpropagation (autograd) agrees with finite differences for every weight of both "
+        Claim("backprop.autograd_matches_differences", "nnprobe", "Backpropagation (autograd) agrees with finite differences for every weight of both "
               "4-2-1 networks.", max(r.tied.max_relative_error, r.dense.max_relative_error) < 1e-5,
               f"largest relative error: tied {r.tied.max_relative_error:.1e}, dense {r.dense.max_relative_error:.1e}"),
-        Claim("nnprobe", "A tied weight's gradient is the sum of the gradients of the weights it ties.",
+        Claim("backprop.tied_gradient_is_sum", "nnprobe", "A tied weight's gradient is the sum of the gradients of the weights it ties.",
               r.tie_error < 1e-12, f"largest gap at equal weights: {r.tie_error:.1e}"),
-        Claim("seed", "With 10 output nodes a network classifies the digits 0-9 (we ask >= 0.95 held out).",
+        Claim("backprop.digits_classified", "seed", "With 10 output nodes a network classifies the digits 0-9 (we ask >= 0.95 held out).",
               r.digits.final_test_accuracy >= 0.95,
               f"{r.digits.spec} network, test accuracy {r.digits.final_test_accuracy:.3f} on {r.digits.n_test} digits"),
     ]
     if seed_setup:
         wrong = [e for e in line.errata if e.kind != "truncated"]
-        claims.append(Claim("nnprobe", "Every number the article prints for y = 4x is right.", not line.errata,
+        claims.append(Claim("backprop.article_numbers_right", "nnprobe", "Every number the article prints for y = 4x is right.", not line.errata,
                             f"{line.n_seed_values_checked} values checked; {len(wrong)} wrong or repeated, "
                             f"{len(line.errata) - len(wrong)} truncated instead of rounded (see errata)"))
     return claims

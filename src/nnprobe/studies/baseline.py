@@ -103,16 +103,19 @@ class BaselineResult:
     threads: int = 1  # threads the study ran on (--threads, or chosen)
 
 
-def _load(c: BaselineConfig):
-    from nnprobe.data import align, load, split
+def load(config: BaselineConfig):
+    """(full, train, test) Datasets: the data, and its split (or the --test file) with aligned classes."""
+    from nnprobe.data import align, split
+    from nnprobe.data import load as load_data
 
-    full = load(c.data, target=c.target)
+    c = config
+    full = load_data(c.data, target=c.target)
     if not full.is_classification:
         raise ConfigError(f"{full.source} is a regression set: the baseline study needs class labels.")
     if c.test is None:
         train, test = split(full, test_size=c.test_size, seed=derive_seed(c.seed, 1))
         return full, train, test
-    train, test = align(full, load(c.test, target=c.target, min_classes=1))
+    train, test = align(full, load_data(c.test, target=c.target, min_classes=1))
     return full, train, test
 
 
@@ -124,8 +127,8 @@ def hidden_spread(model) -> float:
     return float((units - units[:1]).abs().max())
 
 
-def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineResult:
-    """Baselines, the zero-initialisation experiment and the checks, on the configured data."""
+def run(config: BaselineConfig, data, progress: Progress = no_progress) -> BaselineResult:
+    """Baselines, the zero-initialisation experiment and the checks, on ``data`` (:func:`load`'s three sets)."""
     from nnprobe.checks import baseline as checks_baseline
     from nnprobe.checks.leakage import subsample
     from nnprobe.nn import resolve_device
@@ -134,7 +137,7 @@ def run(config: BaselineConfig, progress: Progress = no_progress) -> BaselineRes
     t0 = time.perf_counter()
     c = config
     device = resolve_device(c.device)
-    full, train, test = _load(c)
+    full, train, test = data
     k = len(train.class_names)
     notes = []
     rows = subsample(train.y, c.max_rows, derive_seed(c.seed, 2))
@@ -226,7 +229,7 @@ def check_claims(r: BaselineResult, y_test: np.ndarray) -> list[Claim]:
     single, zero_mlp, _ = r.zero_init
     full_test = len(np.unique(y_test)) == k
     claims = [
-        Claim("seed", f"A constant prediction of the majority class scores the majority share ({share:.1%}) as "
+        Claim("baseline.majority_share", "seed", f"A constant prediction of the majority class scores the majority share ({share:.1%}) as "
               f"accuracy, with balanced accuracy 1/{k} and MCC 0.",
               bool(abs(majority["accuracy"] - share) < 1e-12 and abs(majority["balanced_accuracy"] - 1 / k) < 1e-12
                    and majority["mcc"] == 0) if full_test else None,
@@ -235,12 +238,12 @@ def check_claims(r: BaselineResult, y_test: np.ndarray) -> list[Claim]:
               f"{majority['mcc']:.4f}" if full_test else
               f"not tested: the test set holds {len(np.unique(y_test))} of the {k} classes, so balanced accuracy "
               f"cannot be 1/{k}"),
-        Claim("seed", "A single-layer network initialised with zero parameters predicts a constant.",
+        Claim("baseline.zero_single_layer_constant", "seed", "A single-layer network initialised with zero parameters predicts a constant.",
               single.constant,
               f"it predicts {single.distinct_predictions} distinct class(es); accuracy {single.accuracy:.3f}, "
               f"balanced accuracy {single.balanced_accuracy:.3f}. Zero weights are no obstacle for one layer: "
               "every weight gets its own gradient from its own input."),
-        Claim("nnprobe", "In an MLP with every parameter zero the hidden units stay identical (symmetry is never "
+        Claim("baseline.zero_mlp_symmetric", "nnprobe", "In an MLP with every parameter zero the hidden units stay identical (symmetry is never "
               "broken) and a ReLU hidden layer gets no gradient at all, so the network predicts a constant.",
               bool(zero_mlp.hidden_units_identical and zero_mlp.constant),
               f"largest difference between hidden units {zero_mlp.hidden_spread:.1e}; it predicts "

@@ -34,7 +34,7 @@ from nnprobe.limits import (
 )
 from nnprobe.nn.config import TrainConfig
 from nnprobe.nn.mlp import MLPSpec
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress, unless_diverged
+from nnprobe.studies import Claim, claim_key, Progress, derive_seed, no_progress, unless_diverged
 from nnprobe.threads import check_threads
 
 MAX_POINTS = 1_000_000
@@ -190,12 +190,14 @@ def measure(points_scaled: np.ndarray, labels: np.ndarray, seed: int) -> tuple[f
     return loo_knn_accuracy(points_scaled, labels), float(silhouette_score(points_scaled, labels)), float(linear)
 
 
-def _datasets(c: ClusterConfig):
-    """(label, [Dataset per seed], center, scale) for each group of runs."""
-    from nnprobe.data import load, standard_scaling, synthetic
+def load(config: ClusterConfig):
+    """(label, [Dataset per seed], center, scale) for each group of runs: the --data file, or random points."""
+    from nnprobe.data import load as load_data
+    from nnprobe.data import standard_scaling, synthetic
 
+    c = config
     if c.data is not None:
-        ds = load(c.data, target=c.target)
+        ds = load_data(c.data, target=c.target)
         if not ds.is_classification:
             raise DataError(f"{ds.source} is a regression set: the cluster study needs class labels.")
         check_cluster_work(c, ds.n_samples, ds.n_features, ds.n_classes)
@@ -214,15 +216,16 @@ def _datasets(c: ClusterConfig):
     return groups
 
 
-def run(config: ClusterConfig, progress: Progress = no_progress) -> ClusterResult:
-    """Train networks and points together, one ensemble per feature count (members: the seeds)."""
+def run(config: ClusterConfig, data, progress: Progress = no_progress) -> ClusterResult:
+    """Train networks and points together, one ensemble per feature count (members: the seeds), on ``data``
+    (:func:`load`'s groups)."""
     from nnprobe.nn import resolve_device
     from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
     c = config
     device = resolve_device(c.device)
-    groups = _datasets(c)
+    groups = data
     widest = max(sets[0].n_features for _, sets, _, _ in groups)
     threads = resolve_threads(c.threads, step_flops((widest, *c.hidden, c.n_classes), c.n_seeds,
                                                     groups[0][1][0].n_samples))
@@ -307,7 +310,7 @@ def _judge(r: ClusterResult) -> list[Claim]:
         first, last = runs[0].snapshots[0], [run.snapshots[-1] for run in runs]
         sil_end = float(np.mean([s.silhouette for s in last]))
         return [Claim(
-            "nnprobe", f"{label}: moving the points makes the network's task easier: the classes pull apart.",
+            "cluster.classes_pull_apart", "nnprobe", f"{label}: moving the points makes the network's task easier: the classes pull apart.",
             bool(sil_end > first.silhouette),
             f"silhouette {first.silhouette:.2f} -> {sil_end:.2f} ({'higher' if sil_end > first.silhouette else 'not higher'}"
             f"), 5-NN accuracy {first.knn_accuracy:.2f} -> {np.mean([s.knn_accuracy for s in last]):.2f}, mean shift "
@@ -320,7 +323,7 @@ def _judge(r: ClusterResult) -> list[Claim]:
         early = [next((sn.knn_accuracy for sn in run.snapshots if sn.epoch == 500), None) for run in runs]
         clusters = min(last) >= 0.9 and min(last) > max(first) + 0.2
         claims.append(Claim(
-            "seed", f"{label}: as gradient descent moves the points, they form class clusters.",
+            f"cluster.points_form_clusters:{claim_key(label)}", "seed", f"{label}: as gradient descent moves the points, they form class clusters.",
             bool(clusters),
             f"5-NN accuracy from {np.mean(first):.2f} at epoch 0 to {np.mean(last):.2f} at epoch "
             f"{runs[0].snapshots[-1].epoch} (mean over {len(runs)} seed(s); lowest {min(last):.2f}, it must reach 0.9 "
@@ -331,7 +334,7 @@ def _judge(r: ClusterResult) -> list[Claim]:
         lin = float(np.mean([run.snapshots[-1].linear_accuracy for run in runs]))
         pure, loose, curved = knn >= 0.9, sil < 0.25, lin < knn - 0.2
         claims.append(Claim(
-            "nnprobe", f"{label}: the points gather in the network's decision regions; locally pure, these "
+            f"cluster.decision_regions:{claim_key(label)}", "nnprobe", f"{label}: the points gather in the network's decision regions; locally pure, these "
             "need not be compact clusters or linearly separable.",
             bool(pure and (loose or curved)),
             f"at the end: 5-NN accuracy {knn:.2f} ({'locally pure' if pure else 'below 0.9: not locally pure'}), "
@@ -342,7 +345,7 @@ def _judge(r: ClusterResult) -> list[Claim]:
         ))
         if all(e is not None for e in early):
             claims.append(Claim(
-                "seed", f"{label}: not much changes in the first 500 epochs.",
+                f"cluster.slow_start:{claim_key(label)}", "seed", f"{label}: not much changes in the first 500 epochs.",
                 bool(np.mean(early) < np.mean(first) + 0.15),
                 f"5-NN accuracy {np.mean(first):.2f} at epoch 0, {np.mean(early):.2f} at epoch 500 (a rise of 0.15 "
                 "or more counts as much)",
@@ -354,7 +357,7 @@ def _judge(r: ClusterResult) -> list[Claim]:
         per_seed = "; ".join(f"{k}: {', '.join(_epoch_text(run.epochs_to_separation) for run in groups[k])}"
                              for k in ("2 features", "3 features"))
         claims.append(Claim(
-            "seed", "With 3 features the points separate sooner than with 2 (about 3000 vs 5000+ epochs).", holds,
+            "cluster.three_features_sooner", "seed", "With 3 features the points separate sooner than with 2 (about 3000 vs 5000+ epochs).", holds,
             f"median epochs to 5-NN accuracy >= {c.separation:g}: 2 features {_epoch_text(m2)}, 3 features "
             f"{_epoch_text(m3)} (per seed, {per_seed})"
             + ("" if holds is not None else "; neither separated within the run: not tested"),

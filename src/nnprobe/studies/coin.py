@@ -136,7 +136,11 @@ def _flips_needed_row(p: float, fair: float, confidence: float) -> FlipsNeeded |
     return FlipsNeeded(p, confidence, *answers, note=" ".join(notes))
 
 
-def run(config: CoinConfig, progress: Progress = no_progress) -> CoinResult:
+def load(config: CoinConfig) -> None:
+    """Nothing to read: every number is computed exactly."""
+
+
+def run(config: CoinConfig, data: None = None, progress: Progress = no_progress) -> CoinResult:
     from nnprobe.stats import head_race, prob_more_heads
 
     t0 = time.perf_counter()
@@ -164,43 +168,52 @@ def run(config: CoinConfig, progress: Progress = no_progress) -> CoinResult:
 
 
 def check_claims(r: CoinResult) -> list[Claim]:
+    """The article's claims about its two coins (0.501 against a fair 0.5), not tested when they are not in this
+    run, and for each loaded coin of the run that its chance of more heads approaches 1."""
     from nnprobe.stats import head_race, prob_more_heads
 
     c = r.config
-    claims = []
-    if c.fair == 0.5 and 0.501 in c.p_values:  # the article's two coins
+    article_coins = c.fair == 0.5 and 0.501 in c.p_values
+    absent = "not tested: the article's coins (0.501 against a fair 0.5) are not in this run (--p, --fair)"
+    statements = {
+        "coin.one_flip": "One flip tells almost nothing: loaded heads & fair tails has chance 501/2000, the reverse "
+                         "499/2000.",
+        "coin.million_flips": "After a million flips you can confidently say the coin with more heads is the loaded "
+                              "one.",
+        "coin.two_million_flips": "After 2 million flips we can say with certainty which is the loaded coin.",
+    }
+    if not article_coins:
+        claims = [Claim(claim_id, "seed", statement, None, absent) for claim_id, statement in statements.items()]
+    else:
         one = head_race(0.501, 0.5, 1)
-        claims.append(Claim(
-            "seed",
-            "One flip tells almost nothing: loaded heads & fair tails has chance 501/2000, the reverse 499/2000.",
-            bool(abs(one.a_more - 501 / 2000) < 1e-15 and abs(one.b_more - 499 / 2000) < 1e-15),
-            f"computed {one.a_more:.6f} and {one.b_more:.6f} (501/2000 = 0.2505, 499/2000 = 0.2495); a tie, both heads "
-            f"or both tails, has chance {one.tie:.4f}",
-        ))
         at_million, at_two = head_race(0.501, 0.5, 10**6), head_race(0.501, 0.5, 2 * 10**6)
-        claims.append(Claim(
-            "seed", "After a million flips you can confidently say the coin with more heads is the loaded one.",
-            bool(at_million.a_more >= 0.95),
-            f"after 10^6 flips each the loaded coin shows more heads with chance {at_million.a_more:.4f}: one time "
-            f"in {1 / (1 - at_million.a_more):.0f} the fair coin shows as many or more",
-        ))
         single_two = float(prob_more_heads(0.501, 2 * 10**6))
-        claims.append(Claim(
-            "seed", "After 2 million flips we can say with certainty which is the loaded coin.",
-            bool(at_two.a_more >= 0.99),
-            f"after 2·10^6 flips the loaded coin shows more heads than tails with chance {single_two:.4f}, but more "
-            f"heads than the fair coin (what telling them apart takes) only with chance {at_two.a_more:.4f}",
-        ))
+        claims = [
+            Claim("coin.one_flip", "seed", statements["coin.one_flip"],
+                  bool(abs(one.a_more - 501 / 2000) < 1e-15 and abs(one.b_more - 499 / 2000) < 1e-15),
+                  f"computed {one.a_more:.6f} and {one.b_more:.6f} (501/2000 = 0.2505, 499/2000 = 0.2495); a tie, "
+                  f"both heads or both tails, has chance {one.tie:.4f}"),
+            Claim("coin.million_flips", "seed", statements["coin.million_flips"], bool(at_million.a_more >= 0.95),
+                  f"after 10^6 flips each the loaded coin shows more heads with chance {at_million.a_more:.4f}: one "
+                  f"time in {1 / (1 - at_million.a_more):.0f} the fair coin shows as many or more"),
+            Claim("coin.two_million_flips", "seed", statements["coin.two_million_flips"], bool(at_two.a_more >= 0.99),
+                  f"after 2·10^6 flips the loaded coin shows more heads than tails with chance {single_two:.4f}, but "
+                  f"more heads than the fair coin (what telling them apart takes) only with chance "
+                  f"{at_two.a_more:.4f}"),
+        ]
+    fair_statement = "For the fair coin the chance of more heads than tails converges to 0.5."
     if c.fair == 0.5 and c.fair in c.p_values:
         last = r.more_heads[coin_key(c.fair)][-1]
-        claims.append(Claim(
-            "seed", "For the fair coin the chance of more heads than tails converges to 0.5.",
-            bool(abs(last - 0.5) < 1e-3 and last < 0.5),
-            f"{last:.6f} at {r.flips[-1]:,} flips; it stays below 0.5 by half the chance of a tie",
-        ))
+        claims.append(Claim("coin.fair_converges_to_half", "seed", fair_statement,
+                            bool(abs(last - 0.5) < 1e-3 and last < 0.5),
+                            f"{last:.6f} at {r.flips[-1]:,} flips; it stays below 0.5 by half the chance of a tie"))
+    else:
+        claims.append(Claim("coin.fair_converges_to_half", "seed", fair_statement, None,
+                            "not tested: no fair coin (p = 0.5) among the coins of this run (--p)"))
     for p in c.p_values:
         if p > 0.5:
             last = r.more_heads[coin_key(p)][-1]
-            claims.append(Claim("seed", f"For the loaded coin (p = {coin_key(p)}) that chance approaches 1.",
-                                bool(last > 0.99), f"{last:.10f} at {r.flips[-1]:,} flips"))
+            claims.append(Claim(f"coin.loaded_approaches_one:{coin_key(p)}", "seed",
+                                f"For the loaded coin (p = {coin_key(p)}) that chance approaches 1.", bool(last > 0.99),
+                                f"{last:.10f} at {r.flips[-1]:,} flips"))
     return claims

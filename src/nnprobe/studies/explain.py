@@ -25,7 +25,7 @@ import numpy as np
 
 from nnprobe.errors import ConfigError
 from nnprobe.limits import check_int, check_number, check_seed
-from nnprobe.studies import Claim, Progress, derive_seed, no_progress
+from nnprobe.studies import Claim, claim_key, Progress, derive_seed, no_progress
 from nnprobe.threads import check_threads
 
 DEFAULT_SETS = ("sklearn:breast_cancer", "synth:interaction")
@@ -137,38 +137,62 @@ class ExplainResult:
     threads: int = 1
 
 
-def run(config: ExplainConfig, progress: Progress = no_progress) -> ExplainResult:
-    """Explain the configured models on the configured data (see the module docstring)."""
-    from nnprobe.data import load, split
+def model_specs(config: ExplainConfig) -> dict[str, str]:
+    """role -> model spec of the models explained: the user's, or the seed's three classes."""
+    return {"your model": config.model} if config.model is not None else THREE_CLASSES
+
+
+def load(config: ExplainConfig) -> list[tuple]:
+    """(data, train, test, {role: model}) for each data set: the data read and split, the models built from their
+    specs (a .skops file is read here), not yet fitted."""
+    from nnprobe.data import load as load_data
+    from nnprobe.data import split
+    from nnprobe.models import from_spec
+    from nnprobe.nn import resolve_device
+
+    c = config
+    device = resolve_device(c.device)
+    sets = [c.data] if c.data is not None else list(DEFAULT_SETS)
+    inputs = []
+    for i, spec in enumerate(sets):
+        data = load_data(spec, target=c.target)
+        if not data.is_classification:
+            raise ConfigError(f"{data.source} is a regression set: explain needs class labels.")
+        train, test = split(data, seed=derive_seed(c.seed, i))
+        models = {role: from_spec(model_spec, n_features=train.n_features, class_names=train.class_names,
+                                  device=str(device)) for role, model_spec in model_specs(c).items()}
+        inputs.append((data, train, test, models))
+    return inputs
+
+
+def run(config: ExplainConfig, data: list[tuple], progress: Progress = no_progress) -> ExplainResult:
+    """Explain the models of ``data`` (:func:`load`'s sets and models) as the module docstring says."""
     from nnprobe.nn import resolve_device
     from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
     c = config
     device = resolve_device(c.device)
-    sets = [c.data] if c.data is not None else list(DEFAULT_SETS)
-    models = {"your model": c.model} if c.model is not None else THREE_CLASSES
-    total = len(sets) * len(models)
+    total = sum(len(models) for *_, models in data)
     views = []
     threads = resolve_threads(c.threads, 1e12)
+    done = 0
     with using_threads(threads):
-        for i, spec in enumerate(sets):
-            data = load(spec, target=c.target)
-            if not data.is_classification:
-                raise ConfigError(f"{data.source} is a regression set: explain needs class labels.")
-            train, test = split(data, seed=derive_seed(c.seed, i))
+        for i, (dataset, train, test, models) in enumerate(data):
             model_views = []
-            for j, (role, model_spec) in enumerate(models.items()):
-                model_views.append(_model_view(c, role, model_spec, train, test, device, derive_seed(c.seed, i, j)))
-                progress(i * len(models) + j + 1, total)
-            views.append(DataView(data.source, data.n_samples, data.feature_names, model_views))
+            for j, (role, model) in enumerate(models.items()):
+                model_views.append(_model_view(c, role, model_specs(c)[role], model, train, test,
+                                               derive_seed(c.seed, i, j)))
+                done += 1
+                progress(done, total)
+            views.append(DataView(dataset.source, dataset.n_samples, dataset.feature_names, model_views))
     result = ExplainResult(c, c.output, views, device=str(device), threads=threads)
     result.claims = check_claims(result) if c.model is None else []
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _model_view(c: ExplainConfig, role: str, spec: str, train, test, device, seed: int) -> ModelView:
+def _model_view(c: ExplainConfig, role: str, spec: str, model, train, test, seed: int) -> ModelView:
     from nnprobe.explain import (
         Output,
         accumulated_local_effects,
@@ -178,9 +202,6 @@ def _model_view(c: ExplainConfig, role: str, spec: str, train, test, device, see
         integrated_gradients,
         partial_dependence,
     )
-    from nnprobe.models import from_spec
-
-    model = from_spec(spec, n_features=train.n_features, class_names=train.class_names, device=str(device))
     if not getattr(model, "saved", False) and model.info.can_refit:
         model.fit(train.X, train.y, seed=seed)
     heldout = float(np.mean(model.predict(test.X) == test.y))
@@ -249,14 +270,14 @@ def check_claims(r: ExplainResult) -> list[Claim]:
         values = [by_role[role].non_constancy for role in THREE_CLASSES]
         holds = bool(values[0] < values[1] < values[2]) if all(np.isfinite(values)) else None
         claims.append(Claim(
-            "seed", f"On {view.source}: a linear model is fully explainable, gradient-boosted trees partially, a "
+            f"explain.explainability_order:{claim_key(view.source)}", "seed", f"On {view.source}: a linear model is fully explainable, gradient-boosted trees partially, a "
                     "network hardly (the derivative of the output is constant, less constant, least constant)",
             holds, "non-constancy of d " + r.output + " / dx (sd / mean magnitude, pooled over features): "
                    + ", ".join(f"{role} {v:.3g}" for role, v in zip(THREE_CLASSES, values))))
         linear = by_role["linear"]
         if linear.non_constancy_probability is not None:
             claims.append(Claim(
-                "nnprobe", f"On {view.source}: a logistic regression's derivative is constant on the log-odds, not "
+                f"explain.linear_constant_on_log_odds:{claim_key(view.source)}", "nnprobe", f"On {view.source}: a logistic regression's derivative is constant on the log-odds, not "
                            "on the probability",
                 bool(linear.non_constancy < 1e-9 < linear.non_constancy_probability),
                 f"non-constancy {linear.non_constancy:.3g} on the log-odds, {linear.non_constancy_probability:.3g} "

@@ -3,12 +3,14 @@ gaussian features, better with more epochs and more features, while held-out acc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from nnprobe.errors import ConfigError
+from nnprobe.executors import check_executor
 from nnprobe.limits import (
     MAX_CLASSES,
     MAX_EPOCHS,
@@ -47,8 +49,14 @@ class MemorizeConfig:
     seed: int = 0  # master seed: data, init and batch order derive from it
     device: str = "auto"  # auto, cpu or cuda
     threads: int | None = None  # None: chosen from the size of the work and the cores free now
+    executor: str = "local"  # where the networks train: local (this process) or ray (a Ray cluster)
+    ray_address: str | None = None  # the Ray cluster (None: RAY_ADDRESS, or a new one on this machine)
+    chunk_size: int | None = None  # networks per batched ensemble, a task on Ray; None: all at once locally, 32 on Ray
 
     def __post_init__(self) -> None:
+        self.executor = check_executor(self.executor, self.ray_address)
+        if self.chunk_size is not None:
+            self.chunk_size = check_int("chunk_size (--chunk-size)", self.chunk_size, 1, MAX_REPEATS * MAX_WIDTH)
         self.n_features = tuple(check_int("feature count (--features)", d, 1, MAX_WIDTH) for d in self.n_features)
         self.hidden = tuple(check_int("hidden layer size (--hidden)", h, 1, MAX_WIDTH) for h in self.hidden)
         if not self.n_features:
@@ -181,7 +189,11 @@ def _first_epoch_at(acc: np.ndarray, epochs: np.ndarray, level: float) -> int | 
     return int(epochs[hit[0]]) if hit.size else None
 
 
-def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeResult:
+def load(config: MemorizeConfig) -> None:
+    """Nothing to read: the random data are drawn in :func:`run` from the seed."""
+
+
+def run(config: MemorizeConfig, data: None = None, progress: Progress = no_progress) -> MemorizeResult:
     """Fit random labels for every (feature count, seed) and measure train and held-out accuracy.
 
     One matrix of ``max(n_features)`` gaussian columns (and one fresh held-out matrix) serves every network;
@@ -189,12 +201,11 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     held-out), used by all its feature counts, so feature counts are compared on the same points and labels;
     each network starts from weights of its own seed. The features carry no information about the labels, so
     the spread over seeds is the spread over labellings and initial weights. All networks train together as
-    one ragged ensemble.
+    one ragged ensemble, or in chunks of ``chunk_size`` networks (each a task on Ray) with the same numbers.
     """
     # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
-    import torch
-
-    from nnprobe.nn import Ensemble, Trainer, resolve_device
+    from nnprobe.executors import RAY_CHUNK, Local, chunks_of, make_executor
+    from nnprobe.nn import resolve_device
     from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
@@ -202,28 +213,18 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     c = config
     order = np.argsort(c.n_features)
     sizes = [c.n_features[i] for i in order]  # ascending, as a ragged ensemble needs
-    data = make_data(c)
     S = c.n_seeds
-    # Members in (feature count ascending, seed) order: member f * S + s.
-    model = Ensemble(
-        MLPSpec.from_hidden(sizes[-1], c.hidden, c.n_classes, activation=c.activation),
-        seeds=[member_seed(c, s, d) for d in sizes for s in range(S)],
-        init=c.init, input_sizes=[d for d in sizes for _ in range(S)], device=device,
-    )
-    train_cfg = TrainConfig(epochs=c.epochs, lr=c.lr, optimizer=c.optimizer, batch_size=c.batch_size,
-                            log_every=c.log_every, shuffle_seed=c.seed)
-
-    def to_device(array):
-        return torch.from_numpy(np.asarray(array)).to(device)
-
+    sweep = _Sweep(c, make_data(c), [(d, s) for d in sizes for s in range(S)])  # member f * S + s
+    executor = make_executor(c.executor, c.ray_address)
+    tasks = chunks_of(len(sweep.members), c.chunk_size if c.chunk_size or c.executor == "local" else RAY_CHUNK)
     threads = resolve_threads(c.threads, step_flops((sizes[-1], *c.hidden, c.n_classes), len(sizes) * S,
                                                     c.batch_size or c.n_samples))
     with using_threads(threads):
-        history = Trainer(model, train_cfg).fit(
-            to_device(data.features), to_device(np.tile(data.labels, (len(sizes), 1))),  # [n, d_max], [F*S, n]
-            x_eval=to_device(data.heldout_features), y_eval=to_device(np.tile(data.heldout_labels, (len(sizes), 1))),
-            progress=progress,
-        )
+        if isinstance(executor, Local) and len(tasks) == 1:  # one ensemble here: progress epoch by epoch
+            parts = [_train_members(sweep, tasks[0], progress)]
+        else:
+            parts = executor.map(_train_members, sweep, tasks, progress)
+    history = _joined(parts)
     T = len(history.epochs)
     train_acc = history.train_accuracy.T.reshape(len(sizes), S, T)  # [F, S, T], feature counts ascending
     held_acc = history.heldout_accuracy.T.reshape(len(sizes), S, T)
@@ -250,6 +251,55 @@ def run(config: MemorizeConfig, progress: Progress = no_progress) -> MemorizeRes
     return result
 
 
+@dataclass
+class _Sweep:
+    """What every chunk of a sweep reads (sent once to a cluster's object store)."""
+
+    config: MemorizeConfig
+    data: MemorizeData
+    members: list[tuple[int, int]]  # (feature count, seed index) of each network, feature counts ascending
+
+
+def _train_members(sweep: _Sweep, members: range, progress: Progress | None = None):
+    """One batched ensemble: the networks ``members`` of the sweep, each from its own seed, on the shared data.
+
+    Every network's initialisation comes from (run seed, its seed index, its feature count) and the minibatch order
+    from the run seed, so a network trains the same whichever chunk, machine or order it trains in; the ensemble's
+    spec is the sweep's widest in every chunk, so that the same chunks give the same numbers bit for bit.
+    """
+    import torch
+
+    from nnprobe.nn import Ensemble, Trainer, resolve_device
+
+    c, data = sweep.config, sweep.data
+    device = resolve_device(c.device)
+    chosen = [sweep.members[m] for m in members]
+    widest = max(d for d, _ in sweep.members)
+    model = Ensemble(MLPSpec.from_hidden(widest, c.hidden, c.n_classes, activation=c.activation),
+                     seeds=[member_seed(c, s, d) for d, s in chosen], init=c.init,
+                     input_sizes=[d for d, _ in chosen], device=device)
+    train_cfg = TrainConfig(epochs=c.epochs, lr=c.lr, optimizer=c.optimizer, batch_size=c.batch_size,
+                            log_every=c.log_every, shuffle_seed=c.seed)
+
+    def to_device(array):
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+    seeds = [s for _, s in chosen]
+    return Trainer(model, train_cfg).fit(
+        to_device(data.features), to_device(data.labels[seeds]),  # [n, d_max], [m, n]
+        x_eval=to_device(data.heldout_features), y_eval=to_device(data.heldout_labels[seeds]), progress=progress)
+
+
+def _joined(parts: list):
+    """One History of the sweep from the Histories of its chunks, in member order."""
+    first = parts[0]
+    return dataclasses.replace(
+        first, loss=np.concatenate([h.loss for h in parts], axis=1),
+        train_accuracy=np.concatenate([h.train_accuracy for h in parts], axis=1),
+        heldout_accuracy=np.concatenate([h.heldout_accuracy for h in parts], axis=1),
+        diverged_epoch=np.concatenate([h.diverged_epoch for h in parts]))
+
+
 def check_claims(result: MemorizeResult) -> list[Claim]:
     """The seed's claims and ours, each judged on the measured numbers; none is tested on a run where a network
     diverged (its numbers measure the learning rate, not memorisation)."""
@@ -265,7 +315,7 @@ def _judge(result: MemorizeResult) -> list[Claim]:
 
     gains = acc[:, :, -1].mean(1) - acc[:, :, 0].mean(1)  # [F]
     claims.append(Claim(
-        "seed", "Train accuracy rises as training goes on.",
+        "memorize.rises_with_epochs", "seed", "Train accuracy rises as training goes on.",
         bool((gains > 0.02).all()),
         "gain from epoch 0 to the last epoch, per feature count: "
         + ", ".join(f"{s.n_features}: {g:+.3f}" for s, g in zip(summ, gains)),
@@ -276,7 +326,7 @@ def _judge(result: MemorizeResult) -> list[Claim]:
     shown = ", ".join(f"{s.n_features}: {a:.3f}" for s, a in zip(summ, finals))
     constant = len(summ) >= 2 and max(finals) - min(finals) <= 0.01
     claims.append(Claim(
-        "seed", "More features give a higher final train accuracy.",
+        "memorize.rises_with_features", "seed", "More features give a higher final train accuracy.",
         None if len(summ) < 2 or constant else bool(finals[-1] - finals[0] > 0.02 and min(drops) > -0.01),
         "not tested: only one feature count" if len(summ) < 2 else
         f"not tested: the final accuracies are the same at every feature count ({shown}), so this run cannot show "
@@ -287,7 +337,7 @@ def _judge(result: MemorizeResult) -> list[Claim]:
 
     big = [s for s in summ if s.n_features >= 240]
     claims.append(Claim(
-        "seed", "At 240 or more features the network fits random labels almost perfectly (>= 0.98).",
+        "memorize.fits_at_240_features", "seed", "At 240 or more features the network fits random labels almost perfectly (>= 0.98).",
         None if not big else bool(min(s.train_accuracy_min for s in big) >= 0.98),
         "not tested: no feature count >= 240 in this run" if not big else
         "lowest final train accuracy over seeds: " + ", ".join(f"{s.n_features}: {s.train_accuracy_min:.3f}" for s in big),
@@ -295,14 +345,14 @@ def _judge(result: MemorizeResult) -> list[Claim]:
 
     few = summ[0]
     claims.append(Claim(
-        "nnprobe", f"With few features ({few.n_features}) the fit stays clearly partial (< 0.8).",
+        "memorize.few_features_partial", "nnprobe", f"With few features ({few.n_features}) the fit stays clearly partial (< 0.8).",
         bool(few.train_accuracy_max < 0.8),
         f"highest final train accuracy at {few.n_features} features: {few.train_accuracy_max:.3f}",
     ))
 
     alpha = 0.01 / len(summ)  # Bonferroni over feature counts
     claims.append(Claim(
-        "nnprobe", f"Held-out accuracy on fresh random data stays at chance ({result.chance:.3f}): "
+        "memorize.heldout_chance", "nnprobe", f"Held-out accuracy on fresh random data stays at chance ({result.chance:.3f}): "
         "nothing was learned, everything was memorised.",
         bool(min(s.heldout_p_value for s in summ) > alpha),
         "held-out accuracy (binomial p vs chance): "
@@ -312,7 +362,7 @@ def _judge(result: MemorizeResult) -> list[Claim]:
 
     below = [s for s in summ if s.params_over_bound < 1 and s.train_accuracy_mean >= 0.95]
     claims.append(Claim(
-        "nnprobe", "Networks with fewer parameters than the Zhang et al. (2017) bound 2n + d can still fit "
+        "memorize.below_zhang_bound", "nnprobe", "Networks with fewer parameters than the Zhang et al. (2017) bound 2n + d can still fit "
         "(almost) all random labels: the bound is sufficient, not necessary.",
         bool(below) if any(s.params_over_bound < 1 for s in summ) else None,
         "feature counts with params < 2n + d and train accuracy >= 0.95: "
