@@ -319,6 +319,8 @@ def test_the_built_in_pair_has_the_accuracies_lift_and_discordance_it_is_made_wi
         assert abs(measured - truth) < 4 * math.sqrt(truth * (1 - truth) / n)  # within 4 standard errors
     with pytest.raises(DataError, match="lift <= discordance"):
         synthetic_pair(lift=0.2, discordance=0.1)
+    with pytest.raises(ConfigError, match="seed"):
+        load_pair("synth:ab?seed=-1")  # a one-line error, not numpy's
 
 
 def test_claims_on_built_in_pairs_hold_fail_or_stay_untested_by_what_the_truth_allows(planted):

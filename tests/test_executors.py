@@ -58,6 +58,37 @@ def test_ray_asked_for_without_ray_installed_is_a_clear_error(monkeypatch):
     assert bad.exit_code == 2 and "--executor 'spark' is unknown" in bad.stderr
 
 
+def test_a_sweep_in_chunks_whose_networks_diverge_at_different_epochs_joins_like_one_ensemble():
+    # every network diverges; a chunk whose networks all have stops early, so chunks end at different epochs
+    config = dict(n_features=(4, 30), n_seeds=2, n_samples=100, n_heldout=100, epochs=30, optimizer="sgd", lr=1000,
+                  device="cpu")
+    chunked = run_study(memorize.MemorizeConfig.small(**config, chunk_size=1))
+    whole = run_study(memorize.MemorizeConfig.small(**config))
+    assert [s.diverged_at for s in chunked.summaries] == [s.diverged_at for s in whole.summaries]
+    assert chunked.train_accuracy.shape[-1] >= whole.train_accuracy.shape[-1]  # the longest chunk's records
+    assert all(c.holds is None for c in chunked.claims)  # diverged networks: nothing tested, no crash
+
+
+def test_ray_with_a_gpu_is_refused_up_front():
+    with pytest.raises(ConfigError, match="leave out --device cuda"):
+        memorize.MemorizeConfig.small(executor="ray", device="cuda")
+
+
+def test_a_ray_address_where_nothing_answers_is_refused_at_once():
+    import socket
+
+    pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'nnprobe[ray]')")
+    from nnprobe.executors import check_reachable
+
+    with socket.socket() as closed:  # a port that was free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(ConfigError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        check_reachable(f"127.0.0.1:{port}")  # asked before ray.init, which would retry for minutes
+    with pytest.raises(ConfigError, match="must be HOST:PORT"):
+        check_reachable("my-cluster")
+
+
 # ---- on a local Ray cluster ------------------------------------------------------------------------------------
 
 
@@ -153,3 +184,20 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(ray_clus
     np.testing.assert_array_equal(on_ray.labels.null, local.labels.null)  # every chunk once, none lost
     np.testing.assert_array_equal(on_ray.features.null, local.features.null)
     assert len(on_ray.labels.null) == 19 and len(on_ray.features.null) == 9
+
+
+def _refuses(shared, chunk):
+    from nnprobe.errors import DataError
+
+    raise DataError(f"chunk {chunk} cannot be trained")
+
+
+def test_an_error_inside_a_task_comes_back_as_itself_without_the_remote_traceback(ray_cluster):
+    from nnprobe.errors import DataError
+    from nnprobe.executors import Ray
+
+    import sys
+
+    ray_cluster.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
+    with pytest.raises(DataError, match=r"^chunk \d cannot be trained$"):
+        Ray().map(_refuses, None, [0, 1, 2])

@@ -9,7 +9,6 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -310,10 +309,11 @@ def test_numbers_are_right_aligned_and_findings_left():
 
 def test_claims_get_an_anchor_from_their_id():
     claims = [Claim(id="memorize.heldout_chance", source="nnprobe", statement="s", holds=True, evidence="e"),
-              SimpleNamespace(source="seed", statement="no id yet", holds=False, evidence="e")]  # an older Claim
+              Claim(id="cluster.slow_start:2-features", source="seed", statement="t", holds=False, evidence="e")]
     page = _Page(_page(_report([Section("claims", claims=claims)])))
     items = [li for li in page.root.find_all("li") if "claim" in li.classes()]
-    assert [li.attrs.get("id") for li in items] == ["claim-memorize.heldout_chance", None]
+    assert [li.attrs.get("id") for li in items] == ["claim-memorize.heldout_chance",
+                                                    "claim-cluster.slow_start:2-features"]
 
 
 def test_formulas_render_as_markup_and_user_text_never_does():

@@ -24,7 +24,7 @@ import numpy as np
 
 from nnprobe.checks import STATUSES, CheckResult, count_line, worst
 from nnprobe.errors import ConfigError, DataError
-from nnprobe.executors import RAY_CHUNK, check_executor, make_executor
+from nnprobe.executors import RAY_CHUNK, check_executor, device_for, make_executor
 from nnprobe.limits import MAX_ROWS, check_int, check_number, check_seed
 from nnprobe.studies import Progress, derive_seed, no_progress
 from nnprobe.threads import check_threads
@@ -62,7 +62,7 @@ class AuditConfig:
     chunk_size: int | None = None  # copies per batched fit, a task on Ray; None: all at once locally, 32 on Ray
 
     def __post_init__(self) -> None:
-        self.executor = check_executor(self.executor, self.ray_address)
+        self.executor = check_executor(self.executor, self.ray_address, self.device)
         if self.chunk_size is not None:
             self.chunk_size = check_int("chunk_size (--chunk-size)", self.chunk_size, 1, MAX_PERMUTATIONS + 1)
         self.n_permutations = check_int("n_permutations (--permutations)", self.n_permutations, 1, MAX_PERMUTATIONS)
@@ -188,7 +188,7 @@ def load(config: AuditConfig):
     from nnprobe.nn import resolve_device
 
     data, test = _data(config)
-    model, model_note = _model(config, data, test, resolve_device(config.device))
+    model, model_note = _model(config, data, test, resolve_device(device_for(config.executor, config.device)))
     return data, test, model, model_note
 
 
@@ -203,14 +203,14 @@ def run(config: AuditConfig, inputs, progress: Progress = no_progress) -> AuditR
 
     t0 = time.perf_counter()
     c = config
-    device = resolve_device(c.device)
+    device = resolve_device(device_for(c.executor, c.device))
     executor = make_executor(c.executor, c.ray_address)
     chunk_size = c.chunk_size if c.chunk_size is not None or c.executor == "local" else RAY_CHUNK
     data, test, model, model_note = inputs
-    _check_work(c, model, data, test, device)
+    _check_work(c, model, data, test, device, chunk_size)
     flops = step_flops(model.spec.sizes, c.n_permutations + 1, model.config.batch_size or data.n_samples) \
         if isinstance(model, MLPModel) else 1e12  # other models: as parallel as the free cores allow
-    threads = resolve_threads(c.threads, flops)
+    threads = executor.task_threads or resolve_threads(c.threads, flops)
     with using_threads(threads):
         tests = permutation_tests(model, data.X, data.y, X_test=None if test is None else test.X,
                                   y_test=None if test is None else test.y, cv=c.cv, n_permutations=c.n_permutations,
@@ -259,21 +259,21 @@ def _gain(tests, data) -> float:
     return gain(tests.labels.observed, _majority(tests, data))
 
 
-def _check_work(c: AuditConfig, model, data, test, device) -> None:
+def _check_work(c: AuditConfig, model, data, test, device, chunk_size: int | None) -> None:
     """Refuse, before any training, a permutation test that cannot fit in memory or time (nnprobe's MLP: its
-    B + 1 networks trained at once; any model: the B + 1 label rows)."""
+    B + 1 networks, ``chunk_size`` of them trained at once; any model: the B + 1 label rows)."""
     from nnprobe.limits import check_memory, check_training
     from nnprobe.models import MLPModel
 
     rows = data.n_samples if test is not None else data.n_samples - data.n_samples // c.cv
     held_out = test.n_samples if test is not None else data.n_samples - rows
-    fix = "lower --permutations, or audit a sample of the rows"
+    fix = "lower --permutations or --chunk-size, or audit a sample of the rows"
     if isinstance(model, MLPModel):
         recipe = model.recipe(rows)
         check_training(f"the permutation test ({c.n_permutations + 1} networks {model.spec} on {rows} rows)", fix,
                        sizes=model.spec.sizes, members=c.n_permutations + 1, rows=rows, epochs=recipe.epochs,
                        batch_size=recipe.batch_size, eval_rows=rows + held_out, labels_per_member=True,
-                       device=str(device))
+                       device=str(device), at_once=chunk_size)
     else:
         check_memory(8.0 * (c.n_permutations + 1) * (rows + held_out),
                      f"the permutation test's {c.n_permutations + 1} label rows of {rows + held_out} rows", fix)

@@ -149,11 +149,14 @@ def step_flops(sizes: tuple[int, ...], members: int, rows: int) -> float:
     return 6.0 * sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) * members * rows
 
 
-def check_training(what: str, fix: str, **sizes) -> None:
+def check_training(what: str, fix: str, *, at_once: int | None = None, **sizes) -> None:
     """Refuse training work (see :func:`training_estimate`) that cannot fit in memory or time. On a GPU the
     memory is the GPU's, which is not known without torch: there a run that does not fit ends with torch's
-    out-of-memory error (one line, exit 2) instead."""
+    out-of-memory error (one line, exit 2) instead. ``at_once``: the members trained together (a chunk, where the
+    work is chunked), which is what the memory must hold; the time is that of all ``members``."""
     nbytes, seconds = training_estimate(**sizes)
+    if at_once is not None and at_once < sizes["members"]:
+        nbytes, _ = training_estimate(**{**sizes, "members": at_once})
     if not on_gpu(sizes.get("device", "cpu")):
         check_memory(nbytes, what, fix)
     check_time(seconds, what, fix)

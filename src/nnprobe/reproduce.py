@@ -34,7 +34,7 @@ class ReproduceConfig:
         from nnprobe.errors import closest
         from nnprobe.studies.registry import STUDIES
 
-        self.executor = check_executor(self.executor, self.ray_address)
+        self.executor = check_executor(self.executor, self.ray_address, self.device)
         self.seed = check_seed(self.seed)
         self.threads = check_threads(self.threads)
         if self.studies is not None:

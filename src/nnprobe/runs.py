@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import time
@@ -58,7 +59,7 @@ def run_and_report(study, config, *, out: Path | None = None, progress: Progress
     report_mod.check_out(out)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
-        result = study.run(config, study.load(config), progress)
+        result = study.execute(config, progress)
         writing()
         report = study.build_report(result)
     report.notes += notes_of(caught)
@@ -115,7 +116,16 @@ def list_runs(root: Path = RUNS_ROOT) -> list[PastRun]:
                 run = read_run(Path(entry.path))
                 if run is not None:
                     found.append(run)
-    return sorted(found, key=lambda r: (r.created, r.path.name))
+    return sorted(found, key=lambda r: (_moment(r.created), r.path.name))
+
+
+def _moment(created: str) -> float:
+    """A run's ISO time as seconds since the epoch (time zones compared rightly); 0 where it does not parse."""
+    try:
+        moment = dt.datetime.fromisoformat(created)
+    except ValueError:
+        return 0.0
+    return (moment if moment.tzinfo else moment.astimezone()).timestamp()
 
 
 def find_run(name: str | None, root: Path = RUNS_ROOT) -> PastRun:

@@ -102,7 +102,9 @@ def synthetic_pair(*, n: int = 20000, accuracy: float = 0.9, lift: float = 0.01,
                         "pair of classifiers: give 1 <= n <= 10^8, 0 <= lift <= discordance, and an accuracy that "
                         "leaves room for both models' discordant examples, e.g. synth:ab?accuracy=0.9&lift=0.01"
                         "&discordance=0.05.")
-    rng = np.random.default_rng(seed)
+    from nnprobe.limits import check_seed
+
+    rng = np.random.default_rng(check_seed(seed))
     outcome = rng.choice(4, size=int(n), p=chances / chances.sum())  # [n] 0 both right, 1 only A, 2 only B, 3 none
     y = rng.integers(0, 2, size=int(n))
     a_right, b_right = np.isin(outcome, (0, 1)), np.isin(outcome, (0, 2))

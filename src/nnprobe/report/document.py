@@ -235,7 +235,7 @@ def render_html(report: Report, *, config: dict, seconds: float, created: str) -
     pixel size, all text escaped; the creation time in <time> and the duration in <span class="duration">, the only
     parts that differ between two runs of the same configuration."""
     every_claim = [*report.claims, *(c for section in report.sections for c in section.claims)]
-    taken = {"contents", "claims-checked", "configuration", *(f"claim-{c.id}" for c in every_claim if hasattr(c, "id"))}
+    taken = {"contents", "claims-checked", "configuration", *(f"claim-{c.id}" for c in every_claim)}
     sections = []
     for section in report.sections:
         missing = [f.name for f in section.figures if f.name not in report.figures]

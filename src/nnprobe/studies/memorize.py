@@ -54,7 +54,7 @@ class MemorizeConfig:
     chunk_size: int | None = None  # networks per batched ensemble, a task on Ray; None: all at once locally, 32 on Ray
 
     def __post_init__(self) -> None:
-        self.executor = check_executor(self.executor, self.ray_address)
+        self.executor = check_executor(self.executor, self.ray_address, self.device)
         if self.chunk_size is not None:
             self.chunk_size = check_int("chunk_size (--chunk-size)", self.chunk_size, 1, MAX_REPEATS * MAX_WIDTH)
         self.n_features = tuple(check_int("feature count (--features)", d, 1, MAX_WIDTH) for d in self.n_features)
@@ -79,10 +79,17 @@ class MemorizeConfig:
         TrainConfig(epochs=self.epochs, lr=self.lr, optimizer=self.optimizer, batch_size=self.batch_size,
                     log_every=self.log_every)  # validates training options
         d_max, members = max(self.n_features), len(self.n_features) * self.n_seeds
-        check_training("this memorize sweep", "lower --features, --seeds, --samples, --heldout, --hidden or --epochs",
-                       sizes=(d_max, *self.hidden, self.n_classes), members=members, rows=self.n_samples,
-                       eval_rows=self.n_heldout, epochs=self.epochs, batch_size=self.batch_size,
-                       labels_per_member=True, device=self.device)
+        check_training("this memorize sweep", "lower --features, --seeds, --samples, --heldout, --hidden, --epochs "
+                       "or --chunk-size", sizes=(d_max, *self.hidden, self.n_classes), members=members,
+                       rows=self.n_samples, eval_rows=self.n_heldout, epochs=self.epochs, batch_size=self.batch_size,
+                       labels_per_member=True, device=self.device, at_once=self.members_at_once(members))
+
+    def members_at_once(self, members: int) -> int:
+        """Networks trained together: all of them locally, ``chunk_size`` (default RAY_CHUNK on Ray) otherwise."""
+        from nnprobe.executors import RAY_CHUNK
+
+        size = self.chunk_size or (RAY_CHUNK if self.executor == "ray" else members)
+        return min(members, size)
 
     @classmethod
     def small(cls, **overrides) -> MemorizeConfig:
@@ -204,21 +211,21 @@ def run(config: MemorizeConfig, data: None = None, progress: Progress = no_progr
     one ragged ensemble, or in chunks of ``chunk_size`` networks (each a task on Ray) with the same numbers.
     """
     # Heavy imports here, not at the top: the CLI reads MemorizeConfig for its help without loading torch.
-    from nnprobe.executors import RAY_CHUNK, Local, chunks_of, make_executor
+    from nnprobe.executors import Local, chunks_of, device_for, make_executor
     from nnprobe.nn import resolve_device
     from nnprobe.threads import resolve_threads, using_threads
 
     t0 = time.perf_counter()
-    device = resolve_device(config.device)
     c = config
+    device = resolve_device(device_for(c.executor, c.device))
     order = np.argsort(c.n_features)
     sizes = [c.n_features[i] for i in order]  # ascending, as a ragged ensemble needs
     S = c.n_seeds
-    sweep = _Sweep(c, make_data(c), [(d, s) for d in sizes for s in range(S)])  # member f * S + s
+    sweep = _Sweep(c, str(device), make_data(c), [(d, s) for d in sizes for s in range(S)])  # member f * S + s
     executor = make_executor(c.executor, c.ray_address)
-    tasks = chunks_of(len(sweep.members), c.chunk_size if c.chunk_size or c.executor == "local" else RAY_CHUNK)
-    threads = resolve_threads(c.threads, step_flops((sizes[-1], *c.hidden, c.n_classes), len(sizes) * S,
-                                                    c.batch_size or c.n_samples))
+    tasks = chunks_of(len(sweep.members), c.members_at_once(len(sweep.members)))
+    threads = executor.task_threads or resolve_threads(c.threads, step_flops((sizes[-1], *c.hidden, c.n_classes),
+                                                                             len(sizes) * S, c.batch_size or c.n_samples))
     with using_threads(threads):
         if isinstance(executor, Local) and len(tasks) == 1:  # one ensemble here: progress epoch by epoch
             parts = [_train_members(sweep, tasks[0], progress)]
@@ -256,6 +263,7 @@ class _Sweep:
     """What every chunk of a sweep reads (sent once to a cluster's object store)."""
 
     config: MemorizeConfig
+    device: str  # where the networks train (on Ray: the workers' CPUs)
     data: MemorizeData
     members: list[tuple[int, int]]  # (feature count, seed index) of each network, feature counts ascending
 
@@ -269,10 +277,9 @@ def _train_members(sweep: _Sweep, members: range, progress: Progress | None = No
     """
     import torch
 
-    from nnprobe.nn import Ensemble, Trainer, resolve_device
+    from nnprobe.nn import Ensemble, Trainer
 
-    c, data = sweep.config, sweep.data
-    device = resolve_device(c.device)
+    c, data, device = sweep.config, sweep.data, sweep.device
     chosen = [sweep.members[m] for m in members]
     widest = max(d for d, _ in sweep.members)
     model = Ensemble(MLPSpec.from_hidden(widest, c.hidden, c.n_classes, activation=c.activation),
@@ -291,12 +298,21 @@ def _train_members(sweep: _Sweep, members: range, progress: Progress | None = No
 
 
 def _joined(parts: list):
-    """One History of the sweep from the Histories of its chunks, in member order."""
-    first = parts[0]
+    """One History of the sweep from the Histories of its chunks, in member order. A chunk whose every network
+    diverged stops early (the trainer's rule); its records after that are NaN, as they are for a diverged network
+    in a chunk that goes on."""
+    longest = max(parts, key=lambda h: len(h.epochs))
+    T = len(longest.epochs)
+
+    def padded(values):  # [T_chunk, m] -> [T, m], NaN after the chunk stopped
+        return np.concatenate([values, np.full((T - len(values), values.shape[1]), np.nan)])
+
+    def joined(name):
+        return np.concatenate([padded(getattr(h, name)) for h in parts], axis=1)
+
     return dataclasses.replace(
-        first, loss=np.concatenate([h.loss for h in parts], axis=1),
-        train_accuracy=np.concatenate([h.train_accuracy for h in parts], axis=1),
-        heldout_accuracy=np.concatenate([h.heldout_accuracy for h in parts], axis=1),
+        longest, loss=joined("loss"), train_accuracy=joined("train_accuracy"), heldout_loss=joined("heldout_loss"),
+        heldout_accuracy=joined("heldout_accuracy"), stopped_epoch=np.concatenate([h.stopped_epoch for h in parts]),
         diverged_epoch=np.concatenate([h.diverged_epoch for h in parts]))
 
 
