@@ -42,6 +42,27 @@ def test_report_renders_in_a_real_browser(browser, report_html):
     assert not found.problems(), "\n".join(found.problems())  # every failed check at once, not the first only
 
 
+# The pages a user gets from the commands that are not in `reproduce`: the audit (its verdict, checks and null
+# distributions) and a comparison of two files of predictions (tables only, with a user's long file names).
+OWN_PAGES = {
+    "audit": ["audit", "--small", "--device", "cpu"],
+    "compare": ["compare", "synth:ab?n=3000&lift=0.02", "--boot", "500"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(OWN_PAGES))
+def test_each_commands_own_page_renders_in_a_real_browser(browser, tmp_path, command):
+    import subprocess
+    import sys
+
+    out = tmp_path / command
+    run = subprocess.run([sys.executable, "-m", "nnprobe", *OWN_PAGES[command], "--out", str(out), "-q"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    found = check_report_page(browser, out / "report.html", artifacts_dir=tmp_path, name=command)
+    assert not found.problems(), "\n".join(found.problems())
+
+
 def write_page(tmp_path, body):
     """A small page around `body`, written as tmp_path/page.html."""
     path = tmp_path / "page.html"
