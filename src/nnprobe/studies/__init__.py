@@ -1,4 +1,5 @@
-"""The studies: one module each, a Config dataclass and ``run(config, progress) -> Result``; no I/O."""
+"""The studies: one module each, a Config dataclass, ``load(config)`` (what it reads) and
+``run(config, data, progress) -> Result`` (no I/O); their registry is :mod:`nnprobe.studies.registry`."""
 
 from __future__ import annotations
 
