@@ -123,6 +123,7 @@ def _palette(image):
     """``image`` (RGB) as a palette image of its 256 most frequent colours, or None when that would change it visibly
     (see :func:`compact_png`)."""
     from PIL import Image
+    from scipy.ndimage import minimum_filter
 
     pixels = np.asarray(image, dtype=np.uint32)  # [h, w, 3]
     packed = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]  # [h, w], one number per colour
@@ -145,9 +146,7 @@ def _palette(image):
     moved[keys] = change
     # A changed pixel shows only where its neighbours changed too: the shades along a line's edge are single pixels,
     # a band in a colour bar or a heat map is a patch. So the change of each pixel's 3x3 neighbourhood is its least.
-    patch = np.pad(moved[packed], 1, mode="edge")  # [h + 2, w + 2]
-    height, width = packed.shape
-    least = np.min([patch[dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3)], axis=0)
+    least = minimum_filter(moved[packed], size=3, mode="nearest")  # [h, w], edges repeated
     if np.mean(least > PALETTE_TOLERANCE) > PALETTE_MAX_CHANGED:
         return None
     result = Image.frombytes("P", image.size, lookup[packed].tobytes())
